@@ -1,0 +1,1 @@
+//! Simulated Azure DevOps (placeholder, being written).

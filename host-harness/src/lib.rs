@@ -1,0 +1,2 @@
+//! The reference host for the ado-sync component.
+pub mod ado_sim;

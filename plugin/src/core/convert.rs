@@ -1,0 +1,336 @@
+//! Mapping one item either way: an ADO work item → the host item it becomes, and a host item →
+//! the JSON Patch that creates or updates its work item. Sync, webhooks and map-item share this.
+
+use crate::api::{
+    AdoWorkItemType, Direction, FieldEntry, HostItem, Mapping, ProjectDiscovery, Result,
+    SyncError, WorkspaceSchema,
+};
+use crate::core::mapping::host_field_kind;
+use crate::core::paths::same_path;
+use crate::core::propose::description_field;
+use crate::core::values::{ado_to_host, format_tags, host_to_ado, parse_tags, same_tags, same_value};
+use crate::core::work_item::{WorkItem, PARENT_REL};
+use serde_json::{json, Value};
+
+/// Everything needed to map items of one project integration.
+pub struct MapContext<'a> {
+    /// The connection id (part of deterministic host ids).
+    pub connection_id: &'a str,
+    /// The organisation or collection URL (for relation URLs).
+    pub base_url: &'a str,
+    /// The ADO project's name.
+    pub project_name: &'a str,
+    /// What the ADO project holds.
+    pub project: &'a ProjectDiscovery,
+    /// What the host workspace holds.
+    pub schema: &'a WorkspaceSchema,
+    /// The mapping.
+    pub mapping: &'a Mapping,
+}
+
+/// One JSON Patch operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOp {
+    /// `add`, `replace`, `remove` or `test`.
+    pub op: &'static str,
+    /// JSON pointer.
+    pub path: String,
+    /// Value; none for `remove`.
+    pub value: Option<Value>,
+}
+
+impl PatchOp {
+    fn add(path: impl Into<String>, value: Value) -> Self {
+        PatchOp { op: "add", path: path.into(), value: Some(value) }
+    }
+    fn remove(path: impl Into<String>) -> Self {
+        PatchOp { op: "remove", path: path.into(), value: None }
+    }
+    /// The JSON of a patch document.
+    pub fn to_json(ops: &[PatchOp]) -> Value {
+        Value::Array(
+            ops.iter()
+                .map(|o| match &o.value {
+                    Some(v) => json!({"op": o.op, "path": o.path, "value": v}),
+                    None => json!({"op": o.op, "path": o.path}),
+                })
+                .collect(),
+        )
+    }
+}
+
+impl MapContext<'_> {
+    /// The host type an ADO type maps to.
+    pub fn host_type_of(&self, ado_type: &str) -> Option<&str> {
+        self.mapping
+            .types
+            .iter()
+            .find(|t| t.ado_type.eq_ignore_ascii_case(ado_type))
+            .map(|t| t.host_type.as_str())
+    }
+
+    /// The ADO type a host type maps to.
+    pub fn ado_type_of(&self, host_type: &str) -> Option<&AdoWorkItemType> {
+        let name = &self
+            .mapping
+            .types
+            .iter()
+            .find(|t| t.host_type == host_type)?
+            .ado_type;
+        self.project
+            .work_item_types
+            .iter()
+            .find(|w| w.name.eq_ignore_ascii_case(name))
+    }
+
+    fn ado_type_named(&self, name: &str) -> Option<&AdoWorkItemType> {
+        self.project
+            .work_item_types
+            .iter()
+            .find(|w| w.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The host status for an ADO state of a type: an explicit mapping first, then the first host
+    /// status of the state's category.
+    pub fn host_status_for(&self, ado_type: &str, state: &str) -> Option<String> {
+        let explicit = self.mapping.statuses.iter().find(|s| {
+            s.ado_state.eq_ignore_ascii_case(state)
+                && s.ado_type.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(ado_type))
+        });
+        if let Some(s) = explicit {
+            return Some(s.host_status.clone());
+        }
+        let category = self
+            .ado_type_named(ado_type)?
+            .states
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(state))?
+            .category;
+        self.schema
+            .statuses
+            .iter()
+            .find(|s| s.category == category)
+            .map(|s| s.id.clone())
+    }
+
+    /// The ADO state for a host status on a type.
+    pub fn ado_state_for(&self, ado_type: &AdoWorkItemType, host_status: &str) -> Option<String> {
+        self.mapping
+            .statuses
+            .iter()
+            .filter(|s| s.host_status == host_status)
+            .filter(|s| s.ado_type.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&ado_type.name)))
+            .find(|s| ado_type.states.iter().any(|st| st.name.eq_ignore_ascii_case(&s.ado_state)))
+            .map(|s| s.ado_state.clone())
+    }
+
+    /// The host sprint for an iteration path.
+    pub fn sprint_for(&self, iteration_path: &str) -> Option<String> {
+        self.mapping
+            .sprints
+            .iter()
+            .find(|s| same_path(&s.iteration_path, iteration_path))
+            .map(|s| s.host_sprint.clone())
+    }
+
+    /// The iteration path for a host sprint.
+    pub fn iteration_for(&self, sprint: &str) -> Option<String> {
+        self.mapping
+            .sprints
+            .iter()
+            .find(|s| s.host_sprint == sprint)
+            .map(|s| s.iteration_path.clone())
+    }
+
+    /// The REST URL of a work item (for relations).
+    pub fn work_item_url(&self, id: i64) -> String {
+        format!("{}/_apis/wit/workItems/{id}", self.base_url)
+    }
+}
+
+/// The host item a work item becomes. `existing` is the linked host item, whose values are kept
+/// where the mapping does not bring them from ADO. `None` when the type is not mapped.
+pub fn to_host(
+    ctx: &MapContext,
+    wi: &WorkItem,
+    host_id: String,
+    parent_host_id: Option<String>,
+    existing: Option<&HostItem>,
+) -> Result<Option<HostItem>> {
+    let ado_type_name = wi.work_item_type();
+    let Some(host_type) = ctx.host_type_of(ado_type_name) else {
+        return Ok(None);
+    };
+    let ado_type = ctx.ado_type_named(ado_type_name);
+    let desc_field = ado_type.map(description_field).unwrap_or("System.Description");
+    let mut item = existing.cloned().unwrap_or(HostItem {
+        id: host_id.clone(),
+        item_type: host_type.to_string(),
+        title: String::new(),
+        description: None,
+        parent: None,
+        status: None,
+        sprint: None,
+        releases: Vec::new(),
+        tags: Vec::new(),
+        fields: Vec::new(),
+    });
+    item.id = host_id;
+    item.item_type = host_type.to_string();
+    item.title = wi.str_field("System.Title").unwrap_or_default().to_string();
+    item.description = wi
+        .str_field(desc_field)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    item.parent = parent_host_id;
+    item.status = ctx.host_status_for(ado_type_name, wi.state());
+    item.sprint = wi
+        .str_field("System.IterationPath")
+        .and_then(|p| ctx.sprint_for(p));
+    item.tags = wi.str_field("System.Tags").map(parse_tags).unwrap_or_default();
+    for fm in &ctx.mapping.fields {
+        if fm.direction == Direction::ToAdo || is_built_in(&fm.host_field) {
+            continue;
+        }
+        let Some(kind) = host_field_kind(ctx.schema, &fm.host_field) else {
+            continue;
+        };
+        let value = wi.fields.get(&fm.ado_field).and_then(|v| ado_to_host(kind, v));
+        set_field(&mut item.fields, &fm.host_field, value);
+    }
+    item.fields.sort_by(|a, b| a.field.cmp(&b.field));
+    Ok(Some(item))
+}
+
+fn is_built_in(field: &str) -> bool {
+    matches!(field, "title" | "description" | "tags")
+}
+
+fn set_field(fields: &mut Vec<FieldEntry>, id: &str, value: Option<crate::api::FieldValue>) {
+    match fields.iter_mut().find(|f| f.field == id) {
+        Some(entry) => entry.value = value,
+        None => fields.push(FieldEntry { field: id.to_string(), value }),
+    }
+}
+
+/// The JSON Patch that brings ADO in line with a host item: a create when `current` is `None`,
+/// otherwise an update of only what differs, starting with a `test /rev`. `parent` is the
+/// parent's work item id (already linked). Returns the ADO type name and the operations; an
+/// update with nothing to change returns no operations at all.
+pub fn to_ado(
+    ctx: &MapContext,
+    item: &HostItem,
+    current: Option<&WorkItem>,
+    parent: Option<i64>,
+) -> Result<(String, Vec<PatchOp>)> {
+    let ado_type = ctx.ado_type_of(&item.item_type).ok_or_else(|| {
+        SyncError::invalid(
+            "item.item-type",
+            format!("host item type '{}' is not mapped to an ADO type", item.item_type),
+        )
+    })?;
+    let field = |name: &str| current.and_then(|c| c.fields.get(name));
+    let mut ops: Vec<PatchOp> = Vec::new();
+    let put = |ops: &mut Vec<PatchOp>, name: &str, value: Option<Value>| {
+        let path = format!("/fields/{name}");
+        match (value, field(name)) {
+            (Some(v), Some(cur)) if &v == cur => {}
+            (Some(v), _) => ops.push(PatchOp::add(path, v)),
+            (None, Some(_)) => ops.push(PatchOp::remove(path)),
+            (None, None) => {}
+        }
+    };
+
+    if item.title.trim().is_empty() {
+        return Err(SyncError::invalid("item.title", "an item needs a title to exist in ADO"));
+    }
+    put(&mut ops, "System.Title", Some(Value::String(item.title.clone())));
+    put(
+        &mut ops,
+        description_field(ado_type),
+        item.description.clone().filter(|d| !d.is_empty()).map(Value::String),
+    );
+    if let Some(status) = &item.status {
+        let state = ctx.ado_state_for(ado_type, status).ok_or_else(|| {
+            SyncError::invalid(
+                "item.status",
+                format!("host status '{status}' has no mapped state on ADO type '{}'", ado_type.name),
+            )
+        })?;
+        let same = field("System.State")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case(&state));
+        if !same {
+            ops.push(PatchOp::add("/fields/System.State", Value::String(state)));
+        }
+    }
+    let iteration = match &item.sprint {
+        Some(sprint) => Some(ctx.iteration_for(sprint).ok_or_else(|| {
+            SyncError::invalid("item.sprint", format!("host sprint '{sprint}' is not mapped to an iteration"))
+        })?),
+        None => None,
+    };
+    let current_iteration = field("System.IterationPath").and_then(Value::as_str);
+    match (&iteration, current_iteration) {
+        (Some(want), Some(cur)) if same_path(want, cur) => {}
+        (Some(want), _) => ops.push(PatchOp::add("/fields/System.IterationPath", json!(want))),
+        // Unmapped in the host: move to the project root, unless ADO holds an unmapped iteration
+        // the host cannot express (then leave it alone).
+        (None, Some(cur)) if ctx.sprint_for(cur).is_some() => {
+            ops.push(PatchOp::add("/fields/System.IterationPath", json!(ctx.project_name)))
+        }
+        (None, _) => {}
+    }
+    if current.is_none() {
+        if let Some(area) = &ctx.mapping.default_area_path {
+            ops.push(PatchOp::add("/fields/System.AreaPath", json!(area)));
+        }
+    }
+    let current_tags = field("System.Tags").and_then(Value::as_str).map(parse_tags).unwrap_or_default();
+    if !same_tags(&current_tags, &item.tags) {
+        if item.tags.is_empty() {
+            ops.push(PatchOp::remove("/fields/System.Tags"));
+        } else {
+            ops.push(PatchOp::add("/fields/System.Tags", json!(format_tags(&item.tags))));
+        }
+    }
+    for fm in &ctx.mapping.fields {
+        if fm.direction == Direction::ToHost || is_built_in(&fm.host_field) {
+            continue;
+        }
+        let Some(kind) = host_field_kind(ctx.schema, &fm.host_field) else {
+            continue;
+        };
+        let host_value = item
+            .fields
+            .iter()
+            .find(|f| f.field == fm.host_field)
+            .and_then(|f| f.value.as_ref());
+        if !same_value(kind, field(&fm.ado_field), host_value) {
+            let path = format!("/fields/{}", fm.ado_field);
+            match host_value {
+                Some(v) => ops.push(PatchOp::add(path, host_to_ado(v))),
+                None if field(&fm.ado_field).is_some() => ops.push(PatchOp::remove(path)),
+                None => {}
+            }
+        }
+    }
+    let current_parent = current.and_then(WorkItem::parent_id);
+    if current_parent != parent {
+        if let Some(index) = current.and_then(WorkItem::parent_relation_index) {
+            ops.push(PatchOp::remove(format!("/relations/{index}")));
+        }
+        if let Some(p) = parent {
+            ops.push(PatchOp::add(
+                "/relations/-",
+                json!({"rel": PARENT_REL, "url": ctx.work_item_url(p)}),
+            ));
+        }
+    }
+    if let Some(cur) = current {
+        if !ops.is_empty() {
+            ops.insert(0, PatchOp { op: "test", path: "/rev".into(), value: Some(json!(cur.rev)) });
+        }
+    }
+    Ok((ado_type.name.clone(), ops))
+}

@@ -1,0 +1,13 @@
+//! Pure decisions, no I/O: everything here is plain Rust, unit-tested natively.
+
+pub mod convert;
+pub mod fingerprint;
+pub mod ids;
+pub mod kinds;
+pub mod mapping;
+pub mod order;
+pub mod paths;
+pub mod propose;
+pub mod query;
+pub mod values;
+pub mod work_item;

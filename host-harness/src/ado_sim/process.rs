@@ -34,9 +34,6 @@ impl FieldKind {
         }
     }
 
-    pub fn is_numeric(self) -> bool {
-        matches!(self, FieldKind::Integer | FieldKind::Double)
-    }
 }
 
 /// One field of the organisation's field catalogue.
@@ -120,6 +117,7 @@ pub(crate) static FIELDS: &[FieldDef] = &[
     f("System.IterationId", "Iteration ID", K::Integer, true),
     f("System.NodeName", "Node Name", K::String, true),
     f("System.Parent", "Parent", K::Integer, true),
+    f("System.BoardColumnDone", "Board Column Done", K::Boolean, true),
     f("Microsoft.VSTS.Common.StateChangeDate", "State Change Date", K::DateTime, true),
     f("Microsoft.VSTS.Common.ActivatedDate", "Activated Date", K::DateTime, true),
     f("Microsoft.VSTS.Common.ActivatedBy", "Activated By", K::Identity, true),

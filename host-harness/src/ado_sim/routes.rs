@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::error::{AdoError, HandlerResult, Reply, ReplyBody};
@@ -402,7 +402,7 @@ fn wit_route(state: &mut SimState, ctx: &Ctx, faults: &Faults, a: &[&str]) -> Ha
         ("GET", ["tags"]) => meta::tags(state, ctx),
         ("POST", ["wiql"]) => wit::wiql(state, ctx),
         ("POST", ["workitemsbatch"]) => wit::batch(state, ctx),
-        ("GET", ["workitems"]) => wit::list(state, ctx),
+        ("GET", ["workitems"]) => wit::list_items(state, ctx),
         ("POST" | "PATCH", ["workitems", t]) if t.starts_with('$') => {
             wit::create(state, ctx, &orig[1][1..])
         }
@@ -427,11 +427,6 @@ pub(crate) fn dana(state: &SimState) -> String {
         .identity(DANA)
         .map(|i| i.distinct())
         .unwrap_or_else(|| DANA.to_string())
-}
-
-/// `{"count","value"}` helper re-exported for handlers that build lists of JSON values.
-pub(crate) fn value_list(values: Vec<Value>) -> Value {
-    json!({ "count": values.len(), "value": values })
 }
 
 #[cfg(test)]

@@ -232,15 +232,6 @@ impl Revision {
         })
     }
 
-    pub fn children(&self) -> Vec<i64> {
-        self.relations
-            .iter()
-            .filter_map(|r| match r.target {
-                RelTarget::Item(id) if r.rel == HIER_FORWARD => Some(id),
-                _ => None,
-            })
-            .collect()
-    }
 }
 
 pub(crate) const HIER_FORWARD: &str = "System.LinkTypes.Hierarchy-Forward";
@@ -449,12 +440,6 @@ impl SimState {
             .find(|p| p.name.eq_ignore_ascii_case(key) || p.id.to_string() == key.to_lowercase())
     }
 
-    pub fn project_mut(&mut self, name_or_id: &str) -> Option<&mut Project> {
-        let key = name_or_id.trim().to_string();
-        self.projects
-            .iter_mut()
-            .find(|p| p.name.eq_ignore_ascii_case(&key) || p.id.to_string() == key.to_lowercase())
-    }
 
     pub fn project_by_id(&self, id: Uuid) -> Option<&Project> {
         self.projects.iter().find(|p| p.id == id)

@@ -515,7 +515,7 @@ pub(crate) struct Env {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum TVal {
+pub(crate) enum TVal {
     Empty,
     Num(f64),
     Text(String),
@@ -524,7 +524,7 @@ enum TVal {
 }
 
 #[derive(Debug, Clone)]
-enum Rhs {
+pub(crate) enum Rhs {
     Vals(Vec<TVal>),
     Field(&'static FieldDef),
 }

@@ -1,0 +1,121 @@
+//! The wasmtime side: one `Engine`, one pre-instantiated component, one `Store` per call with an
+//! epoch deadline and a memory limit.
+
+pub mod bindings;
+pub mod errors;
+pub mod state;
+
+use crate::runtime::bindings::PluginPre;
+use crate::runtime::errors::HostError;
+use crate::runtime::state::HostState;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits applied to every call.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock budget of one call (guest code is interrupted at the next epoch check after it).
+    pub call_timeout: Duration,
+    /// Largest linear memory one instance may grow to.
+    pub memory_bytes: usize,
+    /// Instances that may run at once (the pooling allocator's pool size).
+    pub max_concurrent_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            call_timeout: Duration::from_secs(600),
+            memory_bytes: 512 << 20,
+            max_concurrent_instances: 32,
+        }
+    }
+}
+
+/// A loaded, pre-instantiated component ready to serve calls.
+pub struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) pre: PluginPre<HostState>,
+    pub(crate) limits: Limits,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn engine_for(limits: &Limits) -> Result<Engine, HostError> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    let mut pool = PoolingAllocationConfig::default();
+    let n = limits.max_concurrent_instances;
+    pool.total_component_instances(n);
+    pool.total_core_instances(n * 8);
+    pool.max_core_instances_per_component(16);
+    pool.total_memories(n * 4);
+    pool.max_memories_per_component(4);
+    pool.total_tables(n * 8);
+    pool.max_tables_per_component(8);
+    pool.max_memory_size(limits.memory_bytes);
+    pool.total_stacks(n);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(|e| HostError::Engine(format!("{e:#}")))
+}
+
+impl Runtime {
+    /// Load the component from a `.wasm` file.
+    pub fn load(path: &Path, limits: Limits) -> Result<Runtime, HostError> {
+        let bytes = std::fs::read(path).map_err(|e| HostError::ComponentMissing {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_bytes(&bytes, limits)
+    }
+
+    /// Load the component from its bytes.
+    pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Runtime, HostError> {
+        let engine = engine_for(&limits)?;
+        let component = Component::new(&engine, bytes).map_err(|e| HostError::ComponentInvalid(format!("{e:#}")))?;
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        bindings::Plugin::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| HostError::Incompatible(format!("{e:#}")))?;
+        let pre = PluginPre::new(instance_pre).map_err(|e| HostError::Incompatible(format!("{e:#}")))?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = ticker_stop.clone();
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("ado-sync-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| HostError::Engine(e.to_string()))?;
+        Ok(Runtime { engine, pre, limits, ticker_stop })
+    }
+
+    /// The epoch ticks a call may run.
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        (self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    }
+}

@@ -26,6 +26,7 @@ pub struct PluginHost {
     vault: Arc<dyn Vault>,
     policy: Arc<RwLock<EgressPolicy>>,
     egress_log: Arc<Mutex<Vec<EgressRecord>>>,
+    permitted_targets: Arc<RwLock<Option<Vec<String>>>>,
 }
 
 macro_rules! call_export {
@@ -60,6 +61,7 @@ impl PluginHost {
             vault,
             policy: Arc::new(RwLock::new(EgressPolicy::default())),
             egress_log: Arc::new(Mutex::new(Vec::new())),
+            permitted_targets: Arc::new(RwLock::new(None)),
         }
     }
 
@@ -77,6 +79,22 @@ impl PluginHost {
     pub fn redirect(&self, from: &str, to: &str) {
         if let Ok(mut p) = self.policy.write() {
             p.redirect(from, to);
+        }
+    }
+
+    /// Only let `connect` reach these origins (an administrator's list of acceptable ADO
+    /// instances). Without it, the origin a user connects to is allowed for that call.
+    pub fn restrict_connect_targets(&self, urls: &[&str]) {
+        let origins = urls.iter().filter_map(|u| crate::imports::egress::origin_of(u)).collect();
+        if let Ok(mut p) = self.permitted_targets.write() {
+            *p = Some(origins);
+        }
+    }
+
+    fn connect_target_permitted(&self, url: &str) -> bool {
+        match self.permitted_targets.read().ok().and_then(|p| p.clone()) {
+            None => true,
+            Some(list) => crate::imports::egress::origin_of(url).is_some_and(|o| list.contains(&o)),
         }
     }
 
@@ -140,7 +158,9 @@ impl PluginHost {
 
     /// Connect to ADO (the target's origin is allowed for this call only unless it succeeds).
     pub async fn connect(&self, name: &str, target: &ConnectionTarget) -> CallResult<ConnectionInfo> {
-        self.refresh_allow_list(Some(target_url(target))).await?;
+        let url = target_url(target);
+        let extra = self.connect_target_permitted(url).then_some(url);
+        self.refresh_allow_list(extra).await?;
         let result = call_export!(self, ado_sync_plugin_configure.call_connect(name, target));
         self.refresh_allow_list(None).await?;
         result

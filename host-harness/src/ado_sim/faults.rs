@@ -57,7 +57,11 @@ impl Faults {
 
     /// 429 with `Retry-After`, `X-RateLimit-*` headers and a TF400733 body.
     pub fn rate_limit(&self, path_contains: &str, times: usize, retry_after_secs: u32) {
-        self.push(FaultKind::RateLimit { retry_after_secs }, path_contains, times);
+        self.push(
+            FaultKind::RateLimit { retry_after_secs },
+            path_contains,
+            times,
+        );
     }
 
     /// `status` (500, 503, …) with an ADO error body.
@@ -148,8 +152,16 @@ mod tests {
         f.delay("", 1, 10);
         assert_eq!(f.take(&["/contoso/_apis/projects"]).fault, None);
         let t = f.take(&["/contoso/Fabrikam/_apis/wit/wiql"]);
-        assert_eq!(t.fault, Some(FaultKind::RateLimit { retry_after_secs: 3 }));
-        assert_eq!(t.delay_millis, None, "the single delay went to the first request");
+        assert_eq!(
+            t.fault,
+            Some(FaultKind::RateLimit {
+                retry_after_secs: 3
+            })
+        );
+        assert_eq!(
+            t.delay_millis, None,
+            "the single delay went to the first request"
+        );
         assert!(f.take(&["x/wiql"]).fault.is_some());
         assert!(f.take(&["x/wiql"]).fault.is_none());
     }

@@ -51,7 +51,13 @@ const MASK: &str = "********";
 
 /// `{"oldValue","newValue"}` per changed field (identities as `"Name <email>"` unless `style`
 /// says otherwise). `System.History` only shows when it was added in the new revision.
-pub(crate) fn field_diff(state: &SimState, base: &str, old: Option<&Revision>, new: &Revision, style: IdentityStyle) -> Map<String, Value> {
+pub(crate) fn field_diff(
+    state: &SimState,
+    base: &str,
+    old: Option<&Revision>,
+    new: &Revision,
+    style: IdentityStyle,
+) -> Map<String, Value> {
     let mut out = Map::new();
     let empty = std::collections::BTreeMap::new();
     let old_fields = old.map(|o| &o.fields).unwrap_or(&empty);
@@ -66,10 +72,16 @@ pub(crate) fn field_diff(state: &SimState, base: &str, old: Option<&Revision>, n
         }
         let mut d = Map::new();
         if let Some(o) = o {
-            d.insert("oldValue".into(), render::field_value(state, base, k, o, style));
+            d.insert(
+                "oldValue".into(),
+                render::field_value(state, base, k, o, style),
+            );
         }
         if let Some(n) = n {
-            d.insert("newValue".into(), render::field_value(state, base, k, n, style));
+            d.insert(
+                "newValue".into(),
+                render::field_value(state, base, k, n, style),
+            );
         }
         out.insert(k.clone(), Value::Object(d));
     }
@@ -93,7 +105,11 @@ pub(crate) fn relation_diff(base: &str, old: Option<&Revision>, new: &Revision) 
     let updated: Vec<Value> = new
         .relations
         .iter()
-        .filter(|r| old_rel.iter().any(|o| o.same_link(r) && o.attributes != r.attributes))
+        .filter(|r| {
+            old_rel
+                .iter()
+                .any(|o| o.same_link(r) && o.attributes != r.attributes)
+        })
         .map(|r| render::relation_json(base, r))
         .collect();
     if added.is_empty() && removed.is_empty() && updated.is_empty() {
@@ -110,7 +126,14 @@ pub(crate) fn relation_diff(base: &str, old: Option<&Revision>, new: &Revision) 
 
 /// A WorkItemUpdate (`/updates` entry, and the `resource` of `workitem.updated`).
 /// `index` is the 0-based revision index; `style` picks the identity form of field values.
-pub(crate) fn update_json(state: &SimState, base: &str, item: &WorkItem, index: usize, style: IdentityStyle, with_revision: bool) -> Value {
+pub(crate) fn update_json(
+    state: &SimState,
+    base: &str,
+    item: &WorkItem,
+    index: usize,
+    style: IdentityStyle,
+    with_revision: bool,
+) -> Value {
     let new = &item.revisions[index];
     let old = index.checked_sub(1).and_then(|i| item.revisions.get(i));
     let number = index + 1;
@@ -156,7 +179,11 @@ pub(crate) fn update_json(state: &SimState, base: &str, item: &WorkItem, index: 
                 identities: IdentityStyle::Distinct,
             },
         );
-        rev["url"] = json!(format!("{}/revisions/{}", render::work_item_url(base, item.id), new.rev()));
+        rev["url"] = json!(format!(
+            "{}/revisions/{}",
+            render::work_item_url(base, item.id),
+            new.rev()
+        ));
         o.insert("revision".into(), rev);
     }
     o.insert(
@@ -177,7 +204,13 @@ fn area_under(item_area: &str, filter: &str) -> bool {
     f.is_empty() || a == f || a.starts_with(&format!("{f}\\"))
 }
 
-fn subscription_matches(s: &Subscription, event_type: &str, project: &Project, rev: &Revision, changed: &Map<String, Value>) -> bool {
+fn subscription_matches(
+    s: &Subscription,
+    event_type: &str,
+    project: &Project,
+    rev: &Revision,
+    changed: &Map<String, Value>,
+) -> bool {
     let get = |o: &str, k: &str| -> String {
         s.body
             .get(o)
@@ -186,25 +219,43 @@ fn subscription_matches(s: &Subscription, event_type: &str, project: &Project, r
             .unwrap_or_default()
             .to_string()
     };
-    let et = s.body.get("eventType").and_then(Value::as_str).unwrap_or_default();
-    let status = s.body.get("status").and_then(Value::as_str).unwrap_or("enabled");
+    let et = s
+        .body
+        .get("eventType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let status = s
+        .body
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("enabled");
     if !et.eq_ignore_ascii_case(event_type) || !(status == "enabled" || status == "onProbation") {
         return false;
     }
     let pid = get("publisherInputs", "projectId");
-    if !pid.is_empty() && !pid.eq_ignore_ascii_case(&project.id.to_string()) && !pid.eq_ignore_ascii_case(&project.name) {
+    if !pid.is_empty()
+        && !pid.eq_ignore_ascii_case(&project.id.to_string())
+        && !pid.eq_ignore_ascii_case(&project.name)
+    {
         return false;
     }
     let wit = get("publisherInputs", "workItemType");
     if !wit.is_empty() && !wit.eq_ignore_ascii_case(rev.str_field("System.WorkItemType")) {
         return false;
     }
-    if !area_under(rev.str_field("System.AreaPath"), &get("publisherInputs", "areaPath")) {
+    if !area_under(
+        rev.str_field("System.AreaPath"),
+        &get("publisherInputs", "areaPath"),
+    ) {
         return false;
     }
     let cf = get("publisherInputs", "changedFields");
     if event_type == "workitem.updated" && !cf.trim().is_empty() {
-        let wanted: Vec<String> = cf.split(',').map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).collect();
+        let wanted: Vec<String> = cf
+            .split(',')
+            .map(|x| x.trim().to_lowercase())
+            .filter(|x| !x.is_empty())
+            .collect();
         if !changed.keys().any(|k| wanted.contains(&k.to_lowercase())) {
             return false;
         }
@@ -219,8 +270,12 @@ fn subscription_matches(s: &Subscription, event_type: &str, project: &Project, r
 /// `subscriptionId` is recorded so tests can replay it.
 pub(crate) fn record(state: &mut SimState, kind: EventKind, id: i64, actor: &str) {
     let base = state.base(super::state::Deployment::Cloud);
-    let Some(item) = state.items.get(&id) else { return };
-    let Some(project) = state.project_by_id(item.project) else { return };
+    let Some(item) = state.items.get(&id) else {
+        return;
+    };
+    let Some(project) = state.project_by_id(item.project) else {
+        return;
+    };
     let cur = item.current();
     let index = item.revisions.len() - 1;
     let resource = match kind {
@@ -261,7 +316,13 @@ pub(crate) fn record(state: &mut SimState, kind: EventKind, id: i64, actor: &str
         }
     };
     let changed = match kind {
-        EventKind::Updated => field_diff(state, &base, index.checked_sub(1).and_then(|i| item.revisions.get(i)), cur, IdentityStyle::Distinct),
+        EventKind::Updated => field_diff(
+            state,
+            &base,
+            index.checked_sub(1).and_then(|i| item.revisions.get(i)),
+            cur,
+            IdentityStyle::Distinct,
+        ),
         _ => Map::new(),
     };
     let who = state
@@ -283,14 +344,31 @@ pub(crate) fn record(state: &mut SimState, kind: EventKind, id: i64, actor: &str
         kind.verb(),
         html_escape(&who)
     );
-    let head_md = format!("[{wtype} #{id}]({html_url}) ({title}) {} by {who}.", kind.verb());
+    let head_md = format!(
+        "[{wtype} #{id}]({html_url}) ({title}) {} by {who}.",
+        kind.verb()
+    );
     let details: Vec<String> = match kind {
         EventKind::Updated => changed
             .iter()
-            .filter(|(k, _)| matches!(k.as_str(), "System.State" | "System.AssignedTo" | "System.Title" | "System.IterationPath" | "System.AreaPath"))
+            .filter(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    "System.State"
+                        | "System.AssignedTo"
+                        | "System.Title"
+                        | "System.IterationPath"
+                        | "System.AreaPath"
+                )
+            })
             .map(|(k, v)| {
-                let label = super::process::field(k).map(|f| f.name).unwrap_or(k.as_str());
-                let nv = v.get("newValue").and_then(Value::as_str).unwrap_or_default();
+                let label = super::process::field(k)
+                    .map(|f| f.name)
+                    .unwrap_or(k.as_str());
+                let nv = v
+                    .get("newValue")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 format!("New {label}: {nv}")
             })
             .collect(),
@@ -305,7 +383,8 @@ pub(crate) fn record(state: &mut SimState, kind: EventKind, id: i64, actor: &str
         "html": format!("{head_html}<ul>\r\n{}</ul>", details.iter().map(|d| format!("<li>{}</li>", html_escape(d))).collect::<String>()),
         "markdown": format!("{head_md}\r\n\r\n{}", details.iter().map(|d| format!("* {d}\r\n")).collect::<String>())
     });
-    let container = |id: Uuid, url: &str| json!({ "id": id.to_string(), "baseUrl": format!("{url}/") });
+    let container =
+        |id: Uuid, url: &str| json!({ "id": id.to_string(), "baseUrl": format!("{url}/") });
     let envelope = json!({
         "id": Uuid::new_v4().to_string(),
         "eventType": kind.event_type(),
@@ -333,7 +412,16 @@ pub(crate) fn record(state: &mut SimState, kind: EventKind, id: i64, actor: &str
         .subscriptions
         .iter()
         .filter(|s| subscription_matches(s, event_type, project, cur, &changed))
-        .map(|s| (s.id, s.body.get("consumerInputs").and_then(Value::as_object).cloned().unwrap_or_default()))
+        .map(|s| {
+            (
+                s.id,
+                s.body
+                    .get("consumerInputs")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        })
         .collect();
     if !any_for_type {
         let mut e = envelope;
@@ -355,7 +443,13 @@ pub(crate) fn record(state: &mut SimState, kind: EventKind, id: i64, actor: &str
             *o = ordered;
         }
         state.next_notification += 1;
-        let opt = |k: &str| consumer.get(k).and_then(Value::as_str).unwrap_or_default().to_lowercase();
+        let opt = |k: &str| {
+            consumer
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_lowercase()
+        };
         if opt("messagesToSend") == "none" {
             if let Some(o) = e.as_object_mut() {
                 o.remove("message");
@@ -389,15 +483,25 @@ pub(crate) fn record(state: &mut SimState, kind: EventKind, id: i64, actor: &str
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 // ---- subscriptions REST -----------------------------------------------------------------
 
 fn masked(s: &Subscription, base: &str) -> Value {
     let mut body = s.body.clone();
-    if let Some(ci) = body.get_mut("consumerInputs").and_then(Value::as_object_mut) {
-        if ci.get("basicAuthPassword").and_then(Value::as_str).is_some_and(|p| !p.is_empty()) {
+    if let Some(ci) = body
+        .get_mut("consumerInputs")
+        .and_then(Value::as_object_mut)
+    {
+        if ci
+            .get("basicAuthPassword")
+            .and_then(Value::as_str)
+            .is_some_and(|p| !p.is_empty())
+        {
             ci.insert("basicAuthPassword".into(), json!(MASK));
         }
         if let Some(h) = ci.get("httpHeaders").and_then(Value::as_str) {
@@ -412,7 +516,10 @@ fn masked(s: &Subscription, base: &str) -> Value {
             ci.insert("httpHeaders".into(), json!(m.join("\n")));
         }
     }
-    body.insert("url".into(), json!(format!("{base}/_apis/hooks/subscriptions/{}", s.id)));
+    body.insert(
+        "url".into(),
+        json!(format!("{base}/_apis/hooks/subscriptions/{}", s.id)),
+    );
     Value::Object(body)
 }
 
@@ -424,10 +531,16 @@ fn validate(body: &Map<String, Value>) -> Result<(), AdoError> {
     let get = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
     let bad = |m: String| AdoError::bad_request("SubscriptionInputException", m);
     if get("publisherId") != "tfs" {
-        return Err(bad(format!("VS1050002: The publisher '{}' does not exist.", get("publisherId"))));
+        return Err(bad(format!(
+            "VS1050002: The publisher '{}' does not exist.",
+            get("publisherId")
+        )));
     }
     if !EVENT_TYPES.contains(&get("eventType")) {
-        return Err(bad(format!("VS1050003: The event type '{}' is not supported by the publisher 'tfs'.", get("eventType"))));
+        return Err(bad(format!(
+            "VS1050003: The event type '{}' is not supported by the publisher 'tfs'.",
+            get("eventType")
+        )));
     }
     if get("consumerId") != "webHooks" || get("consumerActionId") != "httpRequest" {
         return Err(bad(format!(
@@ -442,14 +555,19 @@ fn validate(body: &Map<String, Value>) -> Result<(), AdoError> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(bad("VS1050005: The consumer input 'url' is required and must be an absolute HTTP(S) URL.".into()));
+        return Err(bad(
+            "VS1050005: The consumer input 'url' is required and must be an absolute HTTP(S) URL."
+                .into(),
+        ));
     }
     Ok(())
 }
 
 fn creator(state: &SimState, actor: &str) -> Value {
     match state.identity_of_stored(actor) {
-        Some(i) => json!({ "id": i.id.to_string(), "displayName": i.display, "uniqueName": i.unique }),
+        Some(i) => {
+            json!({ "id": i.id.to_string(), "displayName": i.display, "uniqueName": i.unique })
+        }
         None => json!({ "id": Uuid::nil().to_string() }),
     }
 }
@@ -459,24 +577,37 @@ fn find_sub(state: &SimState, id: &str) -> Result<usize, AdoError> {
         .subscriptions
         .iter()
         .position(|s| s.id.to_string().eq_ignore_ascii_case(id))
-        .ok_or_else(|| AdoError::not_found("SubscriptionNotFoundException", format!("VS1050010: The subscription '{id}' does not exist.")))
+        .ok_or_else(|| {
+            AdoError::not_found(
+                "SubscriptionNotFoundException",
+                format!("VS1050010: The subscription '{id}' does not exist."),
+            )
+        })
 }
 
-pub(crate) fn handle_subscriptions(state: &mut SimState, ctx: &Ctx, rest: &[String]) -> HandlerResult {
+pub(crate) fn handle_subscriptions(
+    state: &mut SimState,
+    ctx: &Ctx,
+    rest: &[String],
+) -> HandlerResult {
     let base = ctx.base.clone();
     match (ctx.method.as_str(), rest) {
         ("GET", []) => {
-            let filters: Vec<(&str, String)> = ["publisherId", "eventType", "consumerId", "consumerActionId"]
-                .iter()
-                .filter_map(|k| ctx.q(k).map(|v| (*k, v.to_string())))
-                .collect();
+            let filters: Vec<(&str, String)> =
+                ["publisherId", "eventType", "consumerId", "consumerActionId"]
+                    .iter()
+                    .filter_map(|k| ctx.q(k).map(|v| (*k, v.to_string())))
+                    .collect();
             let values = state
                 .subscriptions
                 .iter()
                 .filter(|s| {
-                    filters
-                        .iter()
-                        .all(|(k, v)| s.body.get(*k).and_then(Value::as_str).is_some_and(|x| x.eq_ignore_ascii_case(v)))
+                    filters.iter().all(|(k, v)| {
+                        s.body
+                            .get(*k)
+                            .and_then(Value::as_str)
+                            .is_some_and(|x| x.eq_ignore_ascii_case(v))
+                    })
                 })
                 .map(|s| masked(s, &base))
                 .collect();
@@ -491,23 +622,30 @@ pub(crate) fn handle_subscriptions(state: &mut SimState, ctx: &Ctx, rest: &[Stri
                 ));
             }
             let body = ctx.json_body()?;
-            let mut body = body
-                .as_object()
-                .cloned()
-                .ok_or_else(|| AdoError::bad_request("SubscriptionInputException", "VS1050001: The subscription body must be a JSON object."))?;
+            let mut body = body.as_object().cloned().ok_or_else(|| {
+                AdoError::bad_request(
+                    "SubscriptionInputException",
+                    "VS1050001: The subscription body must be a JSON object.",
+                )
+            })?;
             validate(&body)?;
             state.sub_counter += 1;
             let id = guid(&format!("subscription:{}", state.sub_counter));
             let now = state.now_string();
             let who = creator(state, &ctx.actor_distinct);
-            let pi = body
-                .entry("publisherInputs")
-                .or_insert_with(|| json!({}));
+            let pi = body.entry("publisherInputs").or_insert_with(|| json!({}));
             if let Some(pi) = pi.as_object_mut() {
-                pi.insert("tfsSubscriptionId".into(), json!(guid(&format!("tfs-subscription:{id}")).to_string()));
+                pi.insert(
+                    "tfsSubscriptionId".into(),
+                    json!(guid(&format!("tfs-subscription:{id}")).to_string()),
+                );
                 pi.insert("hostId".into(), json!(state.collection_id.to_string()));
             }
-            let event = body.get("eventType").and_then(Value::as_str).unwrap_or_default().to_string();
+            let event = body
+                .get("eventType")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let url = body
                 .get("consumerInputs")
                 .and_then(|c| c.get("url"))
@@ -517,8 +655,14 @@ pub(crate) fn handle_subscriptions(state: &mut SimState, ctx: &Ctx, rest: &[Stri
             body.insert("id".into(), json!(id.to_string()));
             body.insert("status".into(), json!("enabled"));
             body.entry("resourceVersion").or_insert(json!("1.0"));
-            body.insert("eventDescription".into(), json!(format!("Any work item ({event})")));
-            body.insert("actionDescription".into(), json!(format!("To host {}", url_host(&url))));
+            body.insert(
+                "eventDescription".into(),
+                json!(format!("Any work item ({event})")),
+            );
+            body.insert(
+                "actionDescription".into(),
+                json!(format!("To host {}", url_host(&url))),
+            );
             body.insert("createdBy".into(), who.clone());
             body.insert("createdDate".into(), json!(now));
             body.insert("modifiedBy".into(), who);
@@ -539,24 +683,34 @@ pub(crate) fn handle_subscriptions(state: &mut SimState, ctx: &Ctx, rest: &[Stri
             }
             let i = find_sub(state, id)?;
             let body = ctx.json_body()?;
-            let incoming = body
-                .as_object()
-                .cloned()
-                .ok_or_else(|| AdoError::bad_request("SubscriptionInputException", "VS1050001: The subscription body must be a JSON object."))?;
+            let incoming = body.as_object().cloned().ok_or_else(|| {
+                AdoError::bad_request(
+                    "SubscriptionInputException",
+                    "VS1050001: The subscription body must be a JSON object.",
+                )
+            })?;
             let mut merged = state.subscriptions[i].body.clone();
             for (k, v) in incoming {
                 if matches!(k.as_str(), "id" | "createdBy" | "createdDate" | "url") {
                     continue;
                 }
                 if k == "consumerInputs" {
-                    let old = merged.get("consumerInputs").and_then(Value::as_object).cloned().unwrap_or_default();
+                    let old = merged
+                        .get("consumerInputs")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default();
                     let mut ci = v.as_object().cloned().unwrap_or_default();
                     if ci.get("basicAuthPassword").and_then(Value::as_str) == Some(MASK) {
                         if let Some(p) = old.get("basicAuthPassword") {
                             ci.insert("basicAuthPassword".into(), p.clone());
                         }
                     }
-                    if ci.get("httpHeaders").and_then(Value::as_str).is_some_and(|h| h.contains(MASK)) {
+                    if ci
+                        .get("httpHeaders")
+                        .and_then(Value::as_str)
+                        .is_some_and(|h| h.contains(MASK))
+                    {
                         if let Some(h) = old.get("httpHeaders") {
                             ci.insert("httpHeaders".into(), h.clone());
                         }
@@ -565,7 +719,11 @@ pub(crate) fn handle_subscriptions(state: &mut SimState, ctx: &Ctx, rest: &[Stri
                     continue;
                 }
                 if k == "publisherInputs" {
-                    let old = merged.get("publisherInputs").and_then(Value::as_object).cloned().unwrap_or_default();
+                    let old = merged
+                        .get("publisherInputs")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default();
                     let mut pi = v.as_object().cloned().unwrap_or_default();
                     for keep in ["tfsSubscriptionId", "hostId"] {
                         if let Some(x) = old.get(keep) {

@@ -12,7 +12,9 @@ use super::state::{Deployment, Node, Project, SimState};
 use super::util::{fmt_day, parse_instant, pct_encode};
 
 pub(crate) fn project_idx(state: &SimState, ctx: &Ctx) -> Result<usize, AdoError> {
-    let name = ctx.project_name().ok_or_else(|| AdoError::no_route(&ctx.raw_path))?;
+    let name = ctx
+        .project_name()
+        .ok_or_else(|| AdoError::no_route(&ctx.raw_path))?;
     find_project(state, name)
 }
 
@@ -20,7 +22,10 @@ pub(crate) fn find_project(state: &SimState, name: &str) -> Result<usize, AdoErr
     state
         .projects
         .iter()
-        .position(|p| p.name.eq_ignore_ascii_case(name.trim()) || p.id.to_string() == name.trim().to_lowercase())
+        .position(|p| {
+            p.name.eq_ignore_ascii_case(name.trim())
+                || p.id.to_string() == name.trim().to_lowercase()
+        })
         .ok_or_else(|| AdoError::project_missing(name))
 }
 
@@ -80,8 +85,14 @@ fn project_ref(base: &str, p: &Project) -> Value {
 }
 
 pub(crate) fn projects(state: &SimState, ctx: &Ctx) -> HandlerResult {
-    let skip = ctx.q("$skip").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
-    let top = ctx.q("$top").and_then(|v| v.parse::<usize>().ok()).unwrap_or(100);
+    let skip = ctx
+        .q("$skip")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let top = ctx
+        .q("$top")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(100);
     let values = state
         .projects
         .iter()
@@ -150,7 +161,10 @@ pub(crate) fn team_iterations(state: &SimState, ctx: &Ctx, id: Option<&str>) -> 
     let p = &state.projects[project_idx(state, ctx)?];
     let team = match ctx.team_name() {
         Some(t) => p.team(t).ok_or_else(|| {
-            AdoError::not_found("TeamNotFoundException", format!("VS403325: The team with id or name '{t}' does not exist."))
+            AdoError::not_found(
+                "TeamNotFoundException",
+                format!("VS403325: The team with id or name '{t}' does not exist."),
+            )
         })?,
         None => &p.teams[0],
     };
@@ -193,12 +207,17 @@ pub(crate) fn team_iterations(state: &SimState, ctx: &Ctx, id: Option<&str>) -> 
                 .iter()
                 .find(|(_, n)| n.identifier.to_string().eq_ignore_ascii_case(id))
                 .ok_or_else(|| {
-                    AdoError::not_found("TeamSettingsIterationNotFoundException", format!("VS403326: The iteration '{id}' is not selected for this team."))
+                    AdoError::not_found(
+                        "TeamSettingsIterationNotFoundException",
+                        format!("VS403326: The iteration '{id}' is not selected for this team."),
+                    )
                 })?;
             Ok(Reply::ok(render_it(rel, n, true)))
         }
         None => {
-            let current_only = ctx.q("$timeframe").is_some_and(|t| t.eq_ignore_ascii_case("current"));
+            let current_only = ctx
+                .q("$timeframe")
+                .is_some_and(|t| t.eq_ignore_ascii_case("current"));
             let values = all
                 .iter()
                 .filter(|(_, n)| !current_only || time_frame(n, today) == "current")
@@ -217,7 +236,10 @@ pub(crate) fn work_item_types(state: &SimState, ctx: &Ctx, name: Option<&str>) -
             Ok(Reply::ok(render::wit_type_json(state, &ctx.base, p, t)))
         }
         None => Ok(Reply::ok(list(
-            p.types.iter().map(|t| render::wit_type_json(state, &ctx.base, p, t)).collect(),
+            p.types
+                .iter()
+                .map(|t| render::wit_type_json(state, &ctx.base, p, t))
+                .collect(),
         ))),
     }
 }
@@ -232,10 +254,17 @@ fn type_missing(n: &str) -> AdoError {
 pub(crate) fn type_states(state: &SimState, ctx: &Ctx, name: &str) -> HandlerResult {
     let p = &state.projects[project_idx(state, ctx)?];
     let t = p.wit_type(name).ok_or_else(|| type_missing(name))?;
-    Ok(Reply::ok(list(t.states.iter().map(render::state_json).collect())))
+    Ok(Reply::ok(list(
+        t.states.iter().map(render::state_json).collect(),
+    )))
 }
 
-pub(crate) fn type_fields(state: &SimState, ctx: &Ctx, name: &str, field: Option<&str>) -> HandlerResult {
+pub(crate) fn type_fields(
+    state: &SimState,
+    ctx: &Ctx,
+    name: &str,
+    field: Option<&str>,
+) -> HandlerResult {
     let p = &state.projects[project_idx(state, ctx)?];
     let t = p.wit_type(name).ok_or_else(|| type_missing(name))?;
     let expand = ctx.q("$expand").is_some_and(|e| {
@@ -247,7 +276,9 @@ pub(crate) fn type_fields(state: &SimState, ctx: &Ctx, name: &str, field: Option
             let def = process::field(f)
                 .filter(|d| t.has_field(d.ref_name))
                 .ok_or_else(|| field_missing(f))?;
-            Ok(Reply::ok(render::type_field_json(state, &ctx.base, t, def, expand)))
+            Ok(Reply::ok(render::type_field_json(
+                state, &ctx.base, t, def, expand,
+            )))
         }
         None => Ok(Reply::ok(list(
             render::type_fields(t)
@@ -259,7 +290,10 @@ pub(crate) fn type_fields(state: &SimState, ctx: &Ctx, name: &str, field: Option
 }
 
 fn field_missing(f: &str) -> AdoError {
-    AdoError::not_found("WorkItemFieldNotFoundException", format!("TF51535: Cannot find field {f}."))
+    AdoError::not_found(
+        "WorkItemFieldNotFoundException",
+        format!("TF51535: Cannot find field {f}."),
+    )
 }
 
 pub(crate) fn fields(state: &SimState, ctx: &Ctx, field: Option<&str>) -> HandlerResult {
@@ -272,7 +306,10 @@ pub(crate) fn fields(state: &SimState, ctx: &Ctx, field: Option<&str>) -> Handle
             Ok(Reply::ok(render::field_def_json(&ctx.base, def)))
         }
         None => Ok(Reply::ok(list(
-            process::FIELDS.iter().map(|d| render::field_def_json(&ctx.base, d)).collect(),
+            process::FIELDS
+                .iter()
+                .map(|d| render::field_def_json(&ctx.base, d))
+                .collect(),
         ))),
     }
 }
@@ -287,7 +324,9 @@ fn group(g: &str) -> Result<bool, AdoError> {
         "areas" | "area" => Ok(false),
         _ => Err(AdoError::bad_request(
             "ClassificationNodeInvalidStructureTypeException",
-            format!("VS402485: The structure group '{g}' is not valid. Use 'Areas' or 'Iterations'."),
+            format!(
+                "VS402485: The structure group '{g}' is not valid. Use 'Areas' or 'Iterations'."
+            ),
         )),
     }
 }
@@ -298,14 +337,29 @@ pub(crate) fn nodes_root(state: &SimState, ctx: &Ctx) -> HandlerResult {
         let mut values = Vec::new();
         for raw in ids.split(',').filter(|s| !s.trim().is_empty()) {
             let id: i64 = raw.trim().parse().map_err(|_| {
-                AdoError::bad_request("ClassificationNodeInvalidIdException", format!("VS402486: '{raw}' is not a valid node id."))
+                AdoError::bad_request(
+                    "ClassificationNodeInvalidIdException",
+                    format!("VS402486: '{raw}' is not a valid node id."),
+                )
             })?;
             let found = [true, false].into_iter().find_map(|it| {
-                p.root(it).find_by_id(id).map(|(rel, n)| (it, rel, n.clone()))
+                p.root(it)
+                    .find_by_id(id)
+                    .map(|(rel, n)| (it, rel, n.clone()))
             });
             match found {
-                Some((it, rel, n)) => values.push(render::node_json(&ctx.base, p, it, &rel, &n, depth(ctx), true)),
-                None if ctx.q("errorPolicy").is_some_and(|e| e.eq_ignore_ascii_case("omit")) => {}
+                Some((it, rel, n)) => values.push(render::node_json(
+                    &ctx.base,
+                    p,
+                    it,
+                    &rel,
+                    &n,
+                    depth(ctx),
+                    true,
+                )),
+                None if ctx
+                    .q("errorPolicy")
+                    .is_some_and(|e| e.eq_ignore_ascii_case("omit")) => {}
                 None => return Err(node_missing(raw)),
             }
         }
@@ -330,7 +384,10 @@ pub(crate) fn node_get(state: &SimState, ctx: &Ctx, g: &str, rel: &[String]) -> 
     let iterations = group(g)?;
     let p = &state.projects[project_idx(state, ctx)?];
     let rel_refs: Vec<&str> = rel.iter().map(String::as_str).collect();
-    let n = p.root(iterations).find(&rel_refs).ok_or_else(|| node_missing(&rel.join("\\")))?;
+    let n = p
+        .root(iterations)
+        .find(&rel_refs)
+        .ok_or_else(|| node_missing(&rel.join("\\")))?;
     // Canonical spelling of the path.
     let mut canonical = Vec::new();
     let mut cur = p.root(iterations);
@@ -340,10 +397,23 @@ pub(crate) fn node_get(state: &SimState, ctx: &Ctx, g: &str, rel: &[String]) -> 
             cur = next;
         }
     }
-    Ok(Reply::ok(render::node_json(&ctx.base, p, iterations, &canonical, n, depth(ctx), true)))
+    Ok(Reply::ok(render::node_json(
+        &ctx.base,
+        p,
+        iterations,
+        &canonical,
+        n,
+        depth(ctx),
+        true,
+    )))
 }
 
-pub(crate) fn node_create(state: &mut SimState, ctx: &Ctx, g: &str, parent: &[String]) -> HandlerResult {
+pub(crate) fn node_create(
+    state: &mut SimState,
+    ctx: &Ctx,
+    g: &str,
+    parent: &[String],
+) -> HandlerResult {
     let iterations = group(g)?;
     let idx = project_idx(state, ctx)?;
     let body = ctx.json_body()?;
@@ -352,10 +422,18 @@ pub(crate) fn node_create(state: &mut SimState, ctx: &Ctx, g: &str, parent: &[St
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| AdoError::bad_request("ClassificationNodeInvalidNameException", "VS402487: The node name is required."))?
+        .ok_or_else(|| {
+            AdoError::bad_request(
+                "ClassificationNodeInvalidNameException",
+                "VS402487: The node name is required.",
+            )
+        })?
         .to_string();
     if name.contains('\\') || name.contains('/') {
-        return Err(AdoError::bad_request("ClassificationNodeInvalidNameException", format!("VS402488: The node name '{name}' contains invalid characters.")));
+        return Err(AdoError::bad_request(
+            "ClassificationNodeInvalidNameException",
+            format!("VS402488: The node name '{name}' contains invalid characters."),
+        ));
     }
     let date = |k: &str| -> Result<Option<Date>, AdoError> {
         match body.get("attributes").and_then(|a| a.get(k)) {
@@ -364,14 +442,22 @@ pub(crate) fn node_create(state: &mut SimState, ctx: &Ctx, g: &str, parent: &[St
                 .as_str()
                 .and_then(parse_instant)
                 .map(|t| Some(t.date()))
-                .ok_or_else(|| AdoError::bad_request("ClassificationNodeInvalidDateException", format!("VS402489: '{v}' is not a valid {k}."))),
+                .ok_or_else(|| {
+                    AdoError::bad_request(
+                        "ClassificationNodeInvalidDateException",
+                        format!("VS402489: '{v}' is not a valid {k}."),
+                    )
+                }),
         }
     };
     let (start, finish) = (date("startDate")?, date("finishDate")?);
     let dates = match (start, finish) {
         (Some(s), Some(f)) if iterations => {
             if f < s {
-                return Err(AdoError::bad_request("ClassificationNodeInvalidDateException", "VS402490: The finish date must be on or after the start date."));
+                return Err(AdoError::bad_request(
+                    "ClassificationNodeInvalidDateException",
+                    "VS402490: The finish date must be on or after the start date.",
+                ));
             }
             Some((s, f))
         }
@@ -385,7 +471,11 @@ pub(crate) fn node_create(state: &mut SimState, ctx: &Ctx, g: &str, parent: &[St
         }
     };
     let parent_refs: Vec<&str> = parent.iter().map(String::as_str).collect();
-    if state.projects[idx].root(iterations).find(&parent_refs).is_none() {
+    if state.projects[idx]
+        .root(iterations)
+        .find(&parent_refs)
+        .is_none()
+    {
         return Err(node_missing(&parent.join("\\")));
     }
     let node = state
@@ -407,7 +497,10 @@ pub(crate) fn node_create(state: &mut SimState, ctx: &Ctx, g: &str, parent: &[St
         }
     }
     rel.push(node.name.clone());
-    Ok(Reply::json(201, render::node_json(&ctx.base, p, iterations, &rel, &node, 0, true)))
+    Ok(Reply::json(
+        201,
+        render::node_json(&ctx.base, p, iterations, &rel, &node, 0, true),
+    ))
 }
 
 pub(crate) fn tags(state: &SimState, ctx: &Ctx) -> HandlerResult {

@@ -173,7 +173,12 @@ impl AdoSim {
         let st = self.lock();
         let base = st.base(Deployment::Cloud);
         let w = st.live(id)?;
-        Some(render::work_item_json(&st, w, w.current(), &ItemView::full(&base)))
+        Some(render::work_item_json(
+            &st,
+            w,
+            w.current(),
+            &ItemView::full(&base),
+        ))
     }
 
     /// Live (not deleted) ids, ascending.
@@ -229,7 +234,13 @@ impl AdoSim {
     }
 
     /// "Dana Engineer" creates an item in ADO's UI. Panics on invalid input (test helper).
-    pub fn user_create(&self, project: &str, work_item_type: &str, fields: Value, parent: Option<i64>) -> i64 {
+    pub fn user_create(
+        &self,
+        project: &str,
+        work_item_type: &str,
+        fields: Value,
+        parent: Option<i64>,
+    ) -> i64 {
         let (pid, ops) = {
             let st = self.lock();
             let pid = st
@@ -266,7 +277,9 @@ impl AdoSim {
                     .iter()
                     .position(|r| r.rel == state::HIER_REVERSE)
                 {
-                    arr.push(serde_json::json!({ "op": "remove", "path": format!("/relations/{i}") }));
+                    arr.push(
+                        serde_json::json!({ "op": "remove", "path": format!("/relations/{i}") }),
+                    );
                 }
                 if let Some(new_parent) = util::json_as_i64(&p) {
                     arr.push(serde_json::json!({
@@ -341,7 +354,8 @@ impl AdoSim {
             .iter_mut()
             .find(|s| s.id.to_string().eq_ignore_ascii_case(id))
         {
-            s.body.insert("status".into(), Value::String(status.to_string()));
+            s.body
+                .insert("status".into(), Value::String(status.to_string()));
             s.body.insert("modifiedDate".into(), Value::String(now));
         }
     }

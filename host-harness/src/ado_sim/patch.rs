@@ -18,11 +18,31 @@ use super::util::{fmt_date, join_tags, json_as_f64, json_as_i64, parse_instant, 
 pub(crate) const LINK_TYPES: &[(&str, &str, &str)] = &[
     (HIER_FORWARD, "Child", HIER_REVERSE),
     (HIER_REVERSE, "Parent", HIER_FORWARD),
-    ("System.LinkTypes.Related", "Related", "System.LinkTypes.Related"),
-    ("System.LinkTypes.Dependency-Forward", "Successor", "System.LinkTypes.Dependency-Reverse"),
-    ("System.LinkTypes.Dependency-Reverse", "Predecessor", "System.LinkTypes.Dependency-Forward"),
-    ("System.LinkTypes.Duplicate-Forward", "Duplicate", "System.LinkTypes.Duplicate-Reverse"),
-    ("System.LinkTypes.Duplicate-Reverse", "Duplicate Of", "System.LinkTypes.Duplicate-Forward"),
+    (
+        "System.LinkTypes.Related",
+        "Related",
+        "System.LinkTypes.Related",
+    ),
+    (
+        "System.LinkTypes.Dependency-Forward",
+        "Successor",
+        "System.LinkTypes.Dependency-Reverse",
+    ),
+    (
+        "System.LinkTypes.Dependency-Reverse",
+        "Predecessor",
+        "System.LinkTypes.Dependency-Forward",
+    ),
+    (
+        "System.LinkTypes.Duplicate-Forward",
+        "Duplicate",
+        "System.LinkTypes.Duplicate-Reverse",
+    ),
+    (
+        "System.LinkTypes.Duplicate-Reverse",
+        "Duplicate Of",
+        "System.LinkTypes.Duplicate-Forward",
+    ),
 ];
 
 /// Resource links whose url is not a work item.
@@ -99,7 +119,10 @@ fn invalid_patch(msg: impl Into<String>) -> AdoError {
 fn rule_error(f: &FieldDef, codes: &str) -> AdoError {
     AdoError::bad_request(
         "RuleValidationException",
-        format!("TF401320: Rule Error for field {}. Error code: {codes}.", f.name),
+        format!(
+            "TF401320: Rule Error for field {}. Error code: {codes}.",
+            f.name
+        ),
     )
 }
 
@@ -120,7 +143,13 @@ pub(crate) fn id_from_url(url: &str) -> Option<i64> {
 }
 
 /// Converts a JSON value written to a field into its stored form (`None` = clear).
-fn convert(state: &SimState, project_name: &str, f: &FieldDef, v: &Value, bypass: bool) -> Result<Option<Value>, AdoError> {
+fn convert(
+    state: &SimState,
+    project_name: &str,
+    f: &FieldDef,
+    v: &Value,
+    bypass: bool,
+) -> Result<Option<Value>, AdoError> {
     if v.is_null() || v.as_str().is_some_and(|s| s.is_empty()) {
         return Ok(None);
     }
@@ -142,7 +171,9 @@ fn convert(state: &SimState, project_name: &str, f: &FieldDef, v: &Value, bypass
         FieldKind::Integer => Value::from(json_as_i64(v).ok_or_else(bad)?),
         FieldKind::Double => {
             let n = json_as_f64(v).ok_or_else(bad)?;
-            serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(bad)?
+            serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .ok_or_else(bad)?
         }
         FieldKind::Boolean => match v {
             Value::Bool(b) => Value::Bool(*b),
@@ -171,7 +202,10 @@ fn convert(state: &SimState, project_name: &str, f: &FieldDef, v: &Value, bypass
             let (canonical, _) = p.tree_path(iterations, s).ok_or_else(|| {
                 AdoError::bad_request(
                     "WorkItemFieldInvalidTreeNameException",
-                    format!("TF401347: Invalid tree name given for work item -1, field '{}'.", f.ref_name),
+                    format!(
+                        "TF401347: Invalid tree name given for work item -1, field '{}'.",
+                        f.ref_name
+                    ),
                 )
             })?;
             Value::String(canonical)
@@ -211,7 +245,9 @@ fn attr_map(v: Option<&Value>) -> Result<Map<String, Value>, AdoError> {
     match v {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(o)) => Ok(o.clone()),
-        Some(_) => Err(invalid_patch("VS403434: Relation attributes must be an object.")),
+        Some(_) => Err(invalid_patch(
+            "VS403434: Relation attributes must be an object.",
+        )),
     }
 }
 
@@ -229,18 +265,33 @@ fn ancestors(state: &SimState, id: i64) -> Vec<i64> {
 }
 
 /// Validates `ops` against the current state and returns what would be saved.
-pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOptions) -> Result<Plan, AdoError> {
-    let ops = ops
-        .as_array()
-        .ok_or_else(|| invalid_patch("VS403436: The request body must be a JSON Patch document (an array of operations)."))?;
+pub(crate) fn plan(
+    state: &SimState,
+    target: Target,
+    ops: &Value,
+    opts: PatchOptions,
+) -> Result<Plan, AdoError> {
+    let ops = ops.as_array().ok_or_else(|| {
+        invalid_patch(
+            "VS403436: The request body must be a JSON Patch document (an array of operations).",
+        )
+    })?;
     let (project_id, mut fields, mut relations, self_id, cur_rev) = match &target {
         Target::Create { project, .. } => (*project, BTreeMap::new(), Vec::new(), None, 0),
         Target::Update { id } => {
-            let w = state.live(*id).ok_or_else(|| AdoError::work_item_missing(*id))?;
+            let w = state
+                .live(*id)
+                .ok_or_else(|| AdoError::work_item_missing(*id))?;
             let cur = w.current();
             let mut fields = cur.fields.clone();
             fields.remove("System.History");
-            (w.project, fields, cur.relations.clone(), Some(*id), cur.rev())
+            (
+                w.project,
+                fields,
+                cur.relations.clone(),
+                Some(*id),
+                cur.rev(),
+            )
         }
     };
     let project = state
@@ -257,7 +308,10 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
     let wtype: &WitType = project.wit_type(&type_name).ok_or_else(|| {
         AdoError::not_found(
             "WorkItemTypeNotFoundException",
-            format!("VS402323: Work item type {type_name} does not exist in project {}.", project.name),
+            format!(
+                "VS402323: Work item type {type_name} does not exist in project {}.",
+                project.name
+            ),
         )
     })?;
     let old_state = fields
@@ -270,14 +324,17 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
     let mut bypassed = Vec::new();
 
     for op in ops {
-        let o = op
-            .as_object()
-            .ok_or_else(|| invalid_patch("VS403437: Each JSON Patch operation must be an object."))?;
-        let kind = o.get("op").and_then(Value::as_str).unwrap_or_default().to_lowercase();
-        let path = o
-            .get("path")
+        let o = op.as_object().ok_or_else(|| {
+            invalid_patch("VS403437: Each JSON Patch operation must be an object.")
+        })?;
+        let kind = o
+            .get("op")
             .and_then(Value::as_str)
-            .ok_or_else(|| invalid_patch("VS403438: A JSON Patch operation is missing its path."))?;
+            .unwrap_or_default()
+            .to_lowercase();
+        let path = o.get("path").and_then(Value::as_str).ok_or_else(|| {
+            invalid_patch("VS403438: A JSON Patch operation is missing its path.")
+        })?;
         let value = o.get("value");
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (kind.as_str(), segs.as_slice()) {
@@ -301,13 +358,21 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
                 let want = value.cloned().unwrap_or(Value::Null);
                 let same = match (&cur, &want) {
                     (Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
-                    (a, b) => a == b || json_as_f64(a).zip(json_as_f64(b)).is_some_and(|(x, y)| x == y),
+                    (a, b) => {
+                        a == b
+                            || json_as_f64(a)
+                                .zip(json_as_f64(b))
+                                .is_some_and(|(x, y)| x == y)
+                    }
                 };
                 if !same {
                     return Err(AdoError::new(
                         412,
                         "WorkItemRevisionMismatchException",
-                        format!("TF26071: The test operation on field {} failed.", f.ref_name),
+                        format!(
+                            "TF26071: The test operation on field {} failed.",
+                            f.ref_name
+                        ),
                     ));
                 }
             }
@@ -322,18 +387,27 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
                     } else {
                         return Err(AdoError::bad_request(
                             "WorkItemFieldReadOnlyException",
-                            format!("TF401326: Invalid field status 'ReadOnly' for field '{}'.", f.ref_name),
+                            format!(
+                                "TF401326: Invalid field status 'ReadOnly' for field '{}'.",
+                                f.ref_name
+                            ),
                         ));
                     }
                 }
                 let new_val = if kind == "remove" {
                     None
                 } else {
-                    let v = value.ok_or_else(|| invalid_patch(format!("VS403439: Operation '{kind}' on {path} needs a value.")))?;
+                    let v = value.ok_or_else(|| {
+                        invalid_patch(format!(
+                            "VS403439: Operation '{kind}' on {path} needs a value."
+                        ))
+                    })?;
                     match f.ref_name {
                         "System.State" => {
                             let s = v.as_str().unwrap_or_default();
-                            let def = wtype.state(s).ok_or_else(|| rule_error(f, "LimitedToValues, InvalidEmpty"))?;
+                            let def = wtype
+                                .state(s)
+                                .ok_or_else(|| rule_error(f, "LimitedToValues, InvalidEmpty"))?;
                             Some(Value::String(def.name.to_string()))
                         }
                         "System.History" => {
@@ -352,7 +426,8 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
                         "System.Tags" => {
                             let mut tags = split_tags(v.as_str().unwrap_or_default());
                             if kind == "add" {
-                                if let Some(old) = fields.get("System.Tags").and_then(Value::as_str) {
+                                if let Some(old) = fields.get("System.Tags").and_then(Value::as_str)
+                                {
                                     let mut merged = split_tags(old);
                                     merged.append(&mut tags);
                                     tags = merged;
@@ -381,9 +456,9 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
                 }
             }
             ("add", ["relations", "-"]) => {
-                let v = value
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| invalid_patch("VS403440: A relation must be an object with rel and url."))?;
+                let v = value.and_then(Value::as_object).ok_or_else(|| {
+                    invalid_patch("VS403440: A relation must be an object with rel and url.")
+                })?;
                 let rel = v.get("rel").and_then(Value::as_str).unwrap_or_default();
                 let url = v.get("url").and_then(Value::as_str).unwrap_or_default();
                 if rel.is_empty() || url.is_empty() {
@@ -392,7 +467,10 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
                 let mut attributes = attr_map(v.get("attributes"))?;
                 if let Some((canon, name, opposite)) = canonical_link(rel) {
                     let other = id_from_url(url).ok_or_else(|| {
-                        AdoError::bad_request("WorkItemLinkInvalidException", format!("TF201063: The url '{url}' does not identify a work item."))
+                        AdoError::bad_request(
+                            "WorkItemLinkInvalidException",
+                            format!("TF201063: The url '{url}' does not identify a work item."),
+                        )
                     })?;
                     if state.live(other).is_none() {
                         return Err(AdoError::bad_request(
@@ -401,7 +479,10 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
                         ));
                     }
                     if Some(other) == self_id {
-                        return Err(AdoError::bad_request("WorkItemLinkInvalidException", "TF201034: A work item cannot be linked to itself."));
+                        return Err(AdoError::bad_request(
+                            "WorkItemLinkInvalidException",
+                            "TF201034: A work item cannot be linked to itself.",
+                        ));
                     }
                     let rel_obj = Relation {
                         rel: canon.to_string(),
@@ -450,7 +531,9 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
                         attributes,
                         ..rel_obj
                     });
-                } else if let Some(canon) = RESOURCE_LINKS.iter().find(|r| r.eq_ignore_ascii_case(rel)) {
+                } else if let Some(canon) =
+                    RESOURCE_LINKS.iter().find(|r| r.eq_ignore_ascii_case(rel))
+                {
                     let r = Relation {
                         rel: (*canon).to_string(),
                         target: RelTarget::Url(url.to_string()),
@@ -473,7 +556,9 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
             ("remove", ["relations", idx]) => {
                 let i = rel_index(idx, relations.len())?;
                 let r = relations.remove(i);
-                if let (RelTarget::Item(other), Some((_, _, opposite))) = (&r.target, canonical_link(&r.rel)) {
+                if let (RelTarget::Item(other), Some((_, _, opposite))) =
+                    (&r.target, canonical_link(&r.rel))
+                {
                     mirrors.push(MirrorEdit::Remove {
                         other: *other,
                         rel: opposite.to_string(),
@@ -497,7 +582,9 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
                         r.attributes.remove(&key);
                     }
                 }
-                if let (RelTarget::Item(other), Some((_, _, opposite))) = (&r.target, canonical_link(&r.rel)) {
+                if let (RelTarget::Item(other), Some((_, _, opposite))) =
+                    (&r.target, canonical_link(&r.rel))
+                {
                     mirrors.push(MirrorEdit::SetAttr {
                         other: *other,
                         rel: opposite.to_string(),
@@ -508,13 +595,19 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
             }
             ("add" | "replace", ["multilineFieldsFormat", _]) => {}
             (op @ ("copy" | "move"), _) => {
-                return Err(invalid_patch(format!("VS403441: The JSON Patch operation '{op}' is not supported.")));
+                return Err(invalid_patch(format!(
+                    "VS403441: The JSON Patch operation '{op}' is not supported."
+                )));
             }
             ("add" | "replace" | "remove" | "test", _) => {
-                return Err(invalid_patch(format!("VS403442: The path '{path}' is not valid for operation '{kind}'.")));
+                return Err(invalid_patch(format!(
+                    "VS403442: The path '{path}' is not valid for operation '{kind}'."
+                )));
             }
             _ => {
-                return Err(invalid_patch(format!("VS403443: Unknown JSON Patch operation '{kind}'.")));
+                return Err(invalid_patch(format!(
+                    "VS403443: Unknown JSON Patch operation '{kind}'."
+                )));
             }
         }
     }
@@ -539,7 +632,10 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
         ] {
             if wtype.has_field(r) && !fields.contains_key(r) {
                 if let Some(d) = wtype.default_value(r) {
-                    let v = d.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(d));
+                    let v = d
+                        .parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or_else(|_| json!(d));
                     fields.insert(r.to_string(), v);
                 }
             }
@@ -571,7 +667,11 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
         ("System.AreaPath", "System.AreaId", false),
         ("System.IterationPath", "System.IterationId", true),
     ] {
-        let path = fields.get(path_field).and_then(Value::as_str).unwrap_or_default().to_string();
+        let path = fields
+            .get(path_field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if let Some((_, node)) = project.tree_path(iterations, &path) {
             fields.insert(id_field.into(), json!(node.id));
             if !iterations {
@@ -593,7 +693,10 @@ pub(crate) fn plan(state: &SimState, target: Target, ops: &Value, opts: PatchOpt
 }
 
 fn field_missing(name: &str) -> AdoError {
-    AdoError::bad_request("WorkItemFieldNotFoundException", format!("TF51535: Cannot find field {name}."))
+    AdoError::bad_request(
+        "WorkItemFieldNotFoundException",
+        format!("TF51535: Cannot find field {name}."),
+    )
 }
 
 fn one_parent(child: Option<i64>, parent: i64) -> AdoError {
@@ -617,7 +720,11 @@ fn rel_index(idx: &str, len: usize) -> Result<usize, AdoError> {
     idx.parse::<usize>()
         .ok()
         .filter(|i| *i < len)
-        .ok_or_else(|| invalid_patch(format!("VS403444: Relation index {idx} is out of range (the item has {len} relations).")))
+        .ok_or_else(|| {
+            invalid_patch(format!(
+                "VS403444: Relation index {idx} is out of range (the item has {len} relations)."
+            ))
+        })
 }
 
 fn set_parent_field(fields: &mut BTreeMap<String, Value>, relations: &[Relation]) {
@@ -669,7 +776,10 @@ pub(crate) fn commit(
     fields.insert("System.Watermark".into(), json!(wm));
     if is_new {
         if !keep("System.CreatedDate") {
-            let created = fields.get("System.ChangedDate").cloned().unwrap_or(json!(now_s));
+            let created = fields
+                .get("System.ChangedDate")
+                .cloned()
+                .unwrap_or(json!(now_s));
             fields.insert("System.CreatedDate".into(), created);
         }
         if !keep("System.CreatedBy") {
@@ -677,16 +787,39 @@ pub(crate) fn commit(
         }
     }
     if history_added {
-        let c = fields.get("System.CommentCount").and_then(Value::as_i64).unwrap_or(0);
+        let c = fields
+            .get("System.CommentCount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         fields.insert("System.CommentCount".into(), json!(c + 1));
     }
     if state_changed {
-        let changed = fields.get("System.ChangedDate").cloned().unwrap_or(json!(now_s));
-        fields.insert("Microsoft.VSTS.Common.StateChangeDate".into(), changed.clone());
+        let changed = fields
+            .get("System.ChangedDate")
+            .cloned()
+            .unwrap_or(json!(now_s));
+        fields.insert(
+            "Microsoft.VSTS.Common.StateChangeDate".into(),
+            changed.clone(),
+        );
         let category = state
             .project_by_id(project)
-            .and_then(|p| p.wit_type(fields.get("System.WorkItemType").and_then(Value::as_str).unwrap_or_default()))
-            .and_then(|t| t.state(fields.get("System.State").and_then(Value::as_str).unwrap_or_default()))
+            .and_then(|p| {
+                p.wit_type(
+                    fields
+                        .get("System.WorkItemType")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+            })
+            .and_then(|t| {
+                t.state(
+                    fields
+                        .get("System.State")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+            })
             .map(|s| s.category)
             .unwrap_or(process::PROPOSED);
         let set = |fields: &mut BTreeMap<String, Value>, date: &str, by: &str, on: bool| {
@@ -706,16 +839,38 @@ pub(crate) fn commit(
         };
         let keep_existing = |fields: &BTreeMap<String, Value>, f: &str| fields.contains_key(f);
         if !(act && keep_existing(&fields, "Microsoft.VSTS.Common.ActivatedDate")) {
-            set(&mut fields, "Microsoft.VSTS.Common.ActivatedDate", "Microsoft.VSTS.Common.ActivatedBy", act);
+            set(
+                &mut fields,
+                "Microsoft.VSTS.Common.ActivatedDate",
+                "Microsoft.VSTS.Common.ActivatedBy",
+                act,
+            );
         }
         let has_resolved = state
             .project_by_id(project)
-            .and_then(|p| p.wit_type(fields.get("System.WorkItemType").and_then(Value::as_str).unwrap_or_default()))
+            .and_then(|p| {
+                p.wit_type(
+                    fields
+                        .get("System.WorkItemType")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+            })
             .is_some_and(|t| t.has_field("Microsoft.VSTS.Common.ResolvedDate"));
         if has_resolved && !(res && keep_existing(&fields, "Microsoft.VSTS.Common.ResolvedDate")) {
-            set(&mut fields, "Microsoft.VSTS.Common.ResolvedDate", "Microsoft.VSTS.Common.ResolvedBy", res);
+            set(
+                &mut fields,
+                "Microsoft.VSTS.Common.ResolvedDate",
+                "Microsoft.VSTS.Common.ResolvedBy",
+                res,
+            );
         }
-        set(&mut fields, "Microsoft.VSTS.Common.ClosedDate", "Microsoft.VSTS.Common.ClosedBy", clo);
+        set(
+            &mut fields,
+            "Microsoft.VSTS.Common.ClosedDate",
+            "Microsoft.VSTS.Common.ClosedBy",
+            clo,
+        );
     }
     if let Some(tags) = fields.get("System.Tags").and_then(Value::as_str) {
         let tags = split_tags(tags);
@@ -739,7 +894,11 @@ pub(crate) fn commit(
         }
     }
     if record_event {
-        let kind = if is_new { EventKind::Created } else { EventKind::Updated };
+        let kind = if is_new {
+            EventKind::Created
+        } else {
+            EventKind::Updated
+        };
         hooks::record(state, kind, id, actor);
     }
 }
@@ -774,7 +933,9 @@ pub(crate) fn apply(state: &mut SimState, plan: Plan, actor: &str) -> i64 {
         }
     }
     for other in order {
-        let Some(w) = state.items.get(&other) else { continue };
+        let Some(w) = state.items.get(&other) else {
+            continue;
+        };
         let project = w.project;
         let cur = w.current();
         let mut fields = cur.fields.clone();
@@ -782,7 +943,9 @@ pub(crate) fn apply(state: &mut SimState, plan: Plan, actor: &str) -> i64 {
         let mut relations = cur.relations.clone();
         for m in plan.mirrors.iter().filter(|m| m.other() == other) {
             match m {
-                MirrorEdit::Add { rel, attributes, .. } => relations.push(Relation {
+                MirrorEdit::Add {
+                    rel, attributes, ..
+                } => relations.push(Relation {
                     rel: rel.clone(),
                     target: RelTarget::Item(id),
                     attributes: attributes.clone(),
@@ -795,7 +958,9 @@ pub(crate) fn apply(state: &mut SimState, plan: Plan, actor: &str) -> i64 {
                         relations.remove(i);
                     }
                 }
-                MirrorEdit::SetAttr { rel, key, value, .. } => {
+                MirrorEdit::SetAttr {
+                    rel, key, value, ..
+                } => {
                     if let Some(r) = relations
                         .iter_mut()
                         .find(|r| r.rel == *rel && r.target == RelTarget::Item(id))
@@ -813,7 +978,18 @@ pub(crate) fn apply(state: &mut SimState, plan: Plan, actor: &str) -> i64 {
             }
         }
         set_parent_field(&mut fields, &relations);
-        commit(state, other, project, fields, relations, actor, false, false, &[], true);
+        commit(
+            state,
+            other,
+            project,
+            fields,
+            relations,
+            actor,
+            false,
+            false,
+            &[],
+            true,
+        );
     }
     id
 }
@@ -823,7 +999,11 @@ pub(crate) fn preview(state: &SimState, plan: &Plan) -> WorkItem {
     let (id, mut revisions) = match plan.target {
         Target::Update { id } => (
             id,
-            state.items.get(&id).map(|w| w.revisions.clone()).unwrap_or_default(),
+            state
+                .items
+                .get(&id)
+                .map(|w| w.revisions.clone())
+                .unwrap_or_default(),
         ),
         Target::Create { .. } => (0, Vec::new()),
     };
@@ -848,8 +1028,14 @@ mod tests {
 
     #[test]
     fn ids_from_urls() {
-        assert_eq!(id_from_url("http://x/contoso/_apis/wit/workItems/12"), Some(12));
-        assert_eq!(id_from_url("http://x/contoso/_apis/wit/workitems/7?x=1"), Some(7));
+        assert_eq!(
+            id_from_url("http://x/contoso/_apis/wit/workItems/12"),
+            Some(12)
+        );
+        assert_eq!(
+            id_from_url("http://x/contoso/_apis/wit/workitems/7?x=1"),
+            Some(7)
+        );
         assert_eq!(id_from_url("http://x/contoso/_apis/wit/fields"), None);
     }
 

@@ -62,7 +62,13 @@ pub(crate) fn relation_json(base: &str, r: &Relation) -> Value {
 }
 
 /// Renders one field value for output.
-pub(crate) fn field_value(state: &SimState, base: &str, name: &str, v: &Value, style: IdentityStyle) -> Value {
+pub(crate) fn field_value(
+    state: &SimState,
+    base: &str,
+    name: &str,
+    v: &Value,
+    style: IdentityStyle,
+) -> Value {
     let is_identity = process::field(name).is_some_and(|f| f.kind == FieldKind::Identity);
     if is_identity && style == IdentityStyle::Ref {
         if let Some(i) = v.as_str().and_then(|s| state.identity_of_stored(s)) {
@@ -117,7 +123,12 @@ pub(crate) fn item_links(state: &SimState, base: &str, item: &WorkItem, rev: &Re
 }
 
 /// A work item (at a given revision) in the REST shape.
-pub(crate) fn work_item_json(state: &SimState, item: &WorkItem, rev: &Revision, view: &ItemView) -> Value {
+pub(crate) fn work_item_json(
+    state: &SimState,
+    item: &WorkItem,
+    rev: &Revision,
+    view: &ItemView,
+) -> Value {
     let mut o = Map::new();
     o.insert("id".into(), json!(item.id));
     o.insert("rev".into(), json!(rev.rev()));
@@ -128,7 +139,12 @@ pub(crate) fn work_item_json(state: &SimState, item: &WorkItem, rev: &Revision, 
     if view.relations && !rev.relations.is_empty() {
         o.insert(
             "relations".into(),
-            Value::Array(rev.relations.iter().map(|r| relation_json(view.base, r)).collect()),
+            Value::Array(
+                rev.relations
+                    .iter()
+                    .map(|r| relation_json(view.base, r))
+                    .collect(),
+            ),
         );
     }
     if view.links && view.fields.is_none() {
@@ -211,7 +227,13 @@ fn dependent_fields(base: &str, ref_name: &str) -> Vec<Value> {
 }
 
 /// A field of a work item type (`…/workitemtypes/{type}/fields`).
-pub(crate) fn type_field_json(state: &SimState, base: &str, t: &WitType, f: &FieldDef, expand: bool) -> Value {
+pub(crate) fn type_field_json(
+    state: &SimState,
+    base: &str,
+    t: &WitType,
+    f: &FieldDef,
+    expand: bool,
+) -> Value {
     let mut o = json!({
         "alwaysRequired": t.always_required(f.ref_name),
         "referenceName": f.ref_name,
@@ -224,7 +246,9 @@ pub(crate) fn type_field_json(state: &SimState, base: &str, t: &WitType, f: &Fie
     if expand {
         let default = t.default_value(f.ref_name).map(|d| {
             if f.kind == FieldKind::Integer {
-                d.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(d))
+                d.parse::<i64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| json!(d))
             } else {
                 json!(d)
             }
@@ -275,7 +299,11 @@ pub(crate) fn wit_type_json(state: &SimState, base: &str, p: &Project, t: &WitTy
         }
         transitions.insert(s.name.to_string(), Value::Array(to));
     }
-    let url = format!("{base}/{}/_apis/wit/workItemTypes/{}", p.id, pct_encode(t.name));
+    let url = format!(
+        "{base}/{}/_apis/wit/workItemTypes/{}",
+        p.id,
+        pct_encode(t.name)
+    );
     json!({
         "name": t.name,
         "referenceName": t.ref_name,
@@ -312,7 +340,15 @@ pub(crate) fn node_url(base: &str, p: &Project, iterations: bool, rel: &[String]
 }
 
 /// A classification node with `depth` levels of children. `rel` is the path below the root.
-pub(crate) fn node_json(base: &str, p: &Project, iterations: bool, rel: &[String], n: &Node, depth: u32, with_links: bool) -> Value {
+pub(crate) fn node_json(
+    base: &str,
+    p: &Project,
+    iterations: bool,
+    rel: &[String],
+    n: &Node,
+    depth: u32,
+    with_links: bool,
+) -> Value {
     let structure = if iterations { "Iteration" } else { "Area" };
     let mut path = format!("\\{}\\{structure}", p.name);
     for r in rel {
@@ -354,7 +390,8 @@ pub(crate) fn node_json(base: &str, p: &Project, iterations: bool, rel: &[String
     if with_links {
         let mut links = json!({ "self": { "href": url } });
         if !rel.is_empty() {
-            links["parent"] = json!({ "href": node_url(base, p, iterations, &rel[..rel.len() - 1]) });
+            links["parent"] =
+                json!({ "href": node_url(base, p, iterations, &rel[..rel.len() - 1]) });
         }
         o.insert("_links".into(), links);
     }

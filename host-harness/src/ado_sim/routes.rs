@@ -141,7 +141,8 @@ pub(crate) fn sign_in_page(uri: &str) -> Reply {
 fn fault_reply(state: &SimState, kind: FaultKind) -> Reply {
     match kind {
         FaultKind::RateLimit { retry_after_secs } => {
-            let reset = time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(retry_after_secs);
+            let reset =
+                time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(retry_after_secs);
             Reply::from(AdoError::new(
                 429,
                 "RequestBlockedException",
@@ -198,7 +199,11 @@ fn unauthorized(uri: &str) -> Reply {
     .with_header("X-VSS-AuthenticateError", "TF400813")
 }
 
-fn authenticate(state: &SimState, headers: &[(String, String)], dep: Deployment) -> Result<Auth, Reply> {
+fn authenticate(
+    state: &SimState,
+    headers: &[(String, String)],
+    dep: Deployment,
+) -> Result<Auth, Reply> {
     let header = headers
         .iter()
         .find(|(k, _)| k == "authorization")
@@ -255,7 +260,9 @@ fn check_api_version(v: &str, method: &str) -> Result<(), AdoError> {
         .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
     let preview_ok = preview.is_none_or(|p| {
         let p = p.to_lowercase();
-        p == "preview" || p.strip_prefix("preview.").is_some_and(|n| n.parse::<u32>().is_ok())
+        p == "preview"
+            || p.strip_prefix("preview.")
+                .is_some_and(|n| n.parse::<u32>().is_ok())
     });
     match parsed {
         Some((major, minor)) if preview_ok => {
@@ -274,7 +281,12 @@ fn check_api_version(v: &str, method: &str) -> Result<(), AdoError> {
     }
 }
 
-fn dispatch(state: &mut SimState, faults: &Faults, req: &Request, headers: &[(String, String)]) -> HandlerResult {
+fn dispatch(
+    state: &mut SimState,
+    faults: &Faults,
+    req: &Request,
+    headers: &[(String, String)],
+) -> HandlerResult {
     let raw_path = req.url.path().to_string();
     let header = |name: &str| {
         headers
@@ -292,7 +304,10 @@ fn dispatch(state: &mut SimState, faults: &Faults, req: &Request, headers: &[(St
     let (deployment, rest) = if lower == "/contoso" || lower.starts_with("/contoso/") {
         (Deployment::Cloud, &raw_path["/contoso".len()..])
     } else if lower == "/tfs/defaultcollection" || lower.starts_with("/tfs/defaultcollection/") {
-        (Deployment::OnPrem, &raw_path["/tfs/defaultcollection".len()..])
+        (
+            Deployment::OnPrem,
+            &raw_path["/tfs/defaultcollection".len()..],
+        )
     } else {
         return Err(AdoError::not_found(
             "HostNotFoundException",
@@ -308,7 +323,10 @@ fn dispatch(state: &mut SimState, faults: &Faults, req: &Request, headers: &[(St
         .filter(|s| !s.is_empty())
         .map(pct_decode)
         .collect();
-    let Some(apis) = segments.iter().position(|s| s.eq_ignore_ascii_case("_apis")) else {
+    let Some(apis) = segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("_apis"))
+    else {
         return Err(AdoError::no_route(&raw_path));
     };
     let query: Vec<(String, String)> = req
@@ -393,12 +411,16 @@ fn wit_route(state: &mut SimState, ctx: &Ctx, faults: &Faults, a: &[&str]) -> Ha
         ("GET", ["workitemtypes", _]) => meta::work_item_types(state, ctx, Some(&orig[1])),
         ("GET", ["workitemtypes", _, "states"]) => meta::type_states(state, ctx, &orig[1]),
         ("GET", ["workitemtypes", _, "fields"]) => meta::type_fields(state, ctx, &orig[1], None),
-        ("GET", ["workitemtypes", _, "fields", _]) => meta::type_fields(state, ctx, &orig[1], Some(&orig[3])),
+        ("GET", ["workitemtypes", _, "fields", _]) => {
+            meta::type_fields(state, ctx, &orig[1], Some(&orig[3]))
+        }
         ("GET", ["fields"]) => meta::fields(state, ctx, None),
         ("GET", ["fields", _]) => meta::fields(state, ctx, Some(&orig[1])),
         ("GET", ["classificationnodes"]) => meta::nodes_root(state, ctx),
         ("GET", ["classificationnodes", _, ..]) => meta::node_get(state, ctx, &orig[1], &orig[2..]),
-        ("POST", ["classificationnodes", _, ..]) => meta::node_create(state, ctx, &orig[1], &orig[2..]),
+        ("POST", ["classificationnodes", _, ..]) => {
+            meta::node_create(state, ctx, &orig[1], &orig[2..])
+        }
         ("GET", ["tags"]) => meta::tags(state, ctx),
         ("POST", ["wiql"]) => wit::wiql(state, ctx),
         ("POST", ["workitemsbatch"]) => wit::batch(state, ctx),
@@ -435,7 +457,14 @@ mod tests {
 
     #[test]
     fn api_versions() {
-        for ok in ["7.1", "7.0", "5.1-preview", "7.1-preview.4", "7.2-preview.1", "1.0"] {
+        for ok in [
+            "7.1",
+            "7.0",
+            "5.1-preview",
+            "7.1-preview.4",
+            "7.2-preview.1",
+            "1.0",
+        ] {
             assert!(check_api_version(ok, "GET").is_ok(), "{ok}");
         }
         for bad in ["7.2", "abc", "7", "7.1-beta", ""] {

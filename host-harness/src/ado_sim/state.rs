@@ -158,7 +158,10 @@ impl Project {
         let mut canonical = vec![self.name.clone()];
         let mut cur = root;
         for r in rest {
-            let next = cur.children.iter().find(|c| c.name.eq_ignore_ascii_case(r))?;
+            let next = cur
+                .children
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(r))?;
             canonical.push(next.name.clone());
             cur = next;
         }
@@ -173,7 +176,11 @@ impl Project {
 
     pub fn register_tags(&mut self, tags: &[String], now: &str) {
         for t in tags {
-            if let Some(existing) = self.tags.iter_mut().find(|d| d.name.eq_ignore_ascii_case(t)) {
+            if let Some(existing) = self
+                .tags
+                .iter_mut()
+                .find(|d| d.name.eq_ignore_ascii_case(t))
+            {
                 existing.last_updated = now.to_string();
             } else {
                 self.tags.push(TagDef {
@@ -231,7 +238,6 @@ impl Revision {
             _ => None,
         })
     }
-
 }
 
 pub(crate) const HIER_FORWARD: &str = "System.LinkTypes.Hierarchy-Forward";
@@ -439,7 +445,6 @@ impl SimState {
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(key) || p.id.to_string() == key.to_lowercase())
     }
-
 
     pub fn project_by_id(&self, id: Uuid) -> Option<&Project> {
         self.projects.iter().find(|p| p.id == id)

@@ -185,9 +185,6 @@ mod tests {
 
     #[test]
     fn tags() {
-        assert_eq!(
-            join_tags(split_tags("b; A ;a;; c")),
-            "A; b; c".to_string()
-        );
+        assert_eq!(join_tags(split_tags("b; A ;a;; c")), "A; b; c".to_string());
     }
 }

@@ -59,7 +59,13 @@ fn tokenize(q: &str) -> Result<Vec<Tok>, WiqlError> {
                     .position(|&c| c == ']')
                     .map(|p| start + p)
                     .ok_or_else(|| syntax("unterminated field reference '['"))?;
-                out.push(Tok::Field(chars[start..end].iter().collect::<String>().trim().to_string()));
+                out.push(Tok::Field(
+                    chars[start..end]
+                        .iter()
+                        .collect::<String>()
+                        .trim()
+                        .to_string(),
+                ));
                 i = end + 1;
             }
             '\'' | '"' => {
@@ -95,7 +101,9 @@ fn tokenize(q: &str) -> Result<Vec<Tok>, WiqlError> {
                 if end == start {
                     return Err(syntax("'@' must be followed by a macro name"));
                 }
-                out.push(Tok::Macro(chars[start..end].iter().collect::<String>().to_lowercase()));
+                out.push(Tok::Macro(
+                    chars[start..end].iter().collect::<String>().to_lowercase(),
+                ));
                 i = end;
             }
             ',' => {
@@ -118,22 +126,20 @@ fn tokenize(q: &str) -> Result<Vec<Tok>, WiqlError> {
                 out.push(Tok::Op("<>"));
                 i += 2;
             }
-            '<' => {
-                match chars.get(i + 1) {
-                    Some('>') => {
-                        out.push(Tok::Op("<>"));
-                        i += 2;
-                    }
-                    Some('=') => {
-                        out.push(Tok::Op("<="));
-                        i += 2;
-                    }
-                    _ => {
-                        out.push(Tok::Op("<"));
-                        i += 1;
-                    }
+            '<' => match chars.get(i + 1) {
+                Some('>') => {
+                    out.push(Tok::Op("<>"));
+                    i += 2;
                 }
-            }
+                Some('=') => {
+                    out.push(Tok::Op("<="));
+                    i += 2;
+                }
+                _ => {
+                    out.push(Tok::Op("<"));
+                    i += 1;
+                }
+            },
             '>' => {
                 if chars.get(i + 1) == Some(&'=') {
                     out.push(Tok::Op(">="));
@@ -164,7 +170,9 @@ fn tokenize(q: &str) -> Result<Vec<Tok>, WiqlError> {
             }
             c if c.is_alphabetic() || c == '_' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+                {
                     i += 1;
                 }
                 out.push(Tok::Word(chars[start..i].iter().collect()));
@@ -247,7 +255,11 @@ impl Parser {
             self.pos += 1;
             Ok(())
         } else {
-            Err(syntax(format!("expecting {} {}", w.to_uppercase(), self.near())))
+            Err(syntax(format!(
+                "expecting {} {}",
+                w.to_uppercase(),
+                self.near()
+            )))
         }
     }
 
@@ -386,7 +398,10 @@ impl Parser {
                         Some(Tok::Word(n)) => n.to_lowercase(),
                         _ => {
                             self.pos -= 1;
-                            return Err(syntax(format!("expecting IN, CONTAINS or UNDER after NOT {}", self.near())));
+                            return Err(syntax(format!(
+                                "expecting IN, CONTAINS or UNDER after NOT {}",
+                                self.near()
+                            )));
                         }
                     }
                 } else {
@@ -428,7 +443,10 @@ impl Parser {
             }
             _ => {
                 self.pos -= 1;
-                return Err(syntax(format!("expecting a comparison operator {}", self.near())));
+                return Err(syntax(format!(
+                    "expecting a comparison operator {}",
+                    self.near()
+                )));
             }
         };
         let rhs = if matches!(op, Op::In | Op::NotIn) {
@@ -473,7 +491,9 @@ impl Parser {
                 }
                 Ok(Operand::Macro { name, offset })
             }
-            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => {
+            Some(Tok::Word(w))
+                if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") =>
+            {
                 Ok(Operand::Str(w.to_lowercase()))
             }
             _ => {
@@ -579,12 +599,14 @@ fn typed(def: &FieldDef, o: &Operand, env: &Env) -> Result<TVal, WiqlError> {
         return Ok(TVal::Empty);
     }
     match def.kind {
-        FieldKind::Integer | FieldKind::Double => s.trim().parse::<f64>().map(TVal::Num).map_err(|_| {
-            WiqlError(format!(
-                "TF51011: The specified value '{s}' for field '{}' is not a valid number.",
-                def.name
-            ))
-        }),
+        FieldKind::Integer | FieldKind::Double => {
+            s.trim().parse::<f64>().map(TVal::Num).map_err(|_| {
+                WiqlError(format!(
+                    "TF51011: The specified value '{s}' for field '{}' is not a valid number.",
+                    def.name
+                ))
+            })
+        }
         FieldKind::DateTime => parse_date(&s).map(TVal::Date).ok_or_else(|| {
             WiqlError(format!(
                 "TF51011: The specified value '{s}' for field '{}' is not a valid date.",
@@ -635,7 +657,9 @@ pub(crate) fn bind(e: &Expr, env: &Env) -> Result<Bound, WiqlError> {
 fn item_val(def: &FieldDef, v: Option<&Value>) -> TVal {
     let Some(v) = v else { return TVal::Empty };
     match def.kind {
-        FieldKind::Integer | FieldKind::Double => json_as_f64(v).map(TVal::Num).unwrap_or(TVal::Empty),
+        FieldKind::Integer | FieldKind::Double => {
+            json_as_f64(v).map(TVal::Num).unwrap_or(TVal::Empty)
+        }
         FieldKind::DateTime => v
             .as_str()
             .and_then(parse_instant)
@@ -835,30 +859,64 @@ mod tests {
     #[test]
     fn string_escapes_and_case_insensitivity() {
         let it = json!({"System.Title": "Dana's idea"});
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'dana''s IDEA'", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.Title] CONTAINS 'IDEA'", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.Title] CONTAINS WORDS 'dana s'", it.clone()));
-        assert!(!matches("SELECT [System.Id] FROM WorkItems WHERE [System.Title] CONTAINS WORDS 'ide'", it));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'dana''s IDEA'",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Title] CONTAINS 'IDEA'",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Title] CONTAINS WORDS 'dana s'",
+            it.clone()
+        ));
+        assert!(!matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Title] CONTAINS WORDS 'ide'",
+            it
+        ));
     }
 
     #[test]
     fn numbers_in_not_in_and_precedence() {
-        let it = json!({"System.Id": 12, "Microsoft.VSTS.Common.Priority": 2, "System.State": "Active"});
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.Id] > 9 AND [System.Id] <= 12", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.Id] IN (1, 12, 30)", it.clone()));
-        assert!(!matches("SELECT [System.Id] FROM WorkItems WHERE [System.Id] NOT IN (12)", it.clone()));
+        let it =
+            json!({"System.Id": 12, "Microsoft.VSTS.Common.Priority": 2, "System.State": "Active"});
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Id] > 9 AND [System.Id] <= 12",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Id] IN (1, 12, 30)",
+            it.clone()
+        ));
+        assert!(!matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Id] NOT IN (12)",
+            it.clone()
+        ));
         // AND binds tighter than OR.
         assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.Id] = 1 OR [System.Id] = 12 AND [System.State] = 'active'", it.clone()));
         assert!(!matches("SELECT [System.Id] FROM WorkItems WHERE ([System.Id] = 1 OR [System.Id] = 12) AND NOT [System.State] = 'Active'", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [Priority] < 3", it));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [Priority] < 3",
+            it
+        ));
     }
 
     #[test]
     fn tags_contains_means_whole_tag() {
         let it = json!({"System.Tags": "customer; q3"});
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.Tags] CONTAINS 'Customer'", it.clone()));
-        assert!(!matches("SELECT [System.Id] FROM WorkItems WHERE [System.Tags] CONTAINS 'cust'", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.Tags] NOT CONTAINS 'tech-debt'", it));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Tags] CONTAINS 'Customer'",
+            it.clone()
+        ));
+        assert!(!matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Tags] CONTAINS 'cust'",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Tags] NOT CONTAINS 'tech-debt'",
+            it
+        ));
     }
 
     #[test]
@@ -869,23 +927,59 @@ mod tests {
             "System.AreaPath": "Fabrikam\\Web",
             "System.AssignedTo": "Dana Engineer <dana@contoso.example>"
         });
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= @today - 1", it.clone()));
-        assert!(!matches("SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= @today", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] > '2024-06-09T12:00:00Z'", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.AreaPath] UNDER 'Fabrikam'", it.clone()));
-        assert!(!matches("SELECT [System.Id] FROM WorkItems WHERE [System.AreaPath] UNDER 'Fabrikam\\Mobile'", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] = @me", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] = 'dana@contoso.example'", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] = 'Dana Engineer'", it));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= @today - 1",
+            it.clone()
+        ));
+        assert!(!matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= @today",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] > '2024-06-09T12:00:00Z'",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.AreaPath] UNDER 'Fabrikam'",
+            it.clone()
+        ));
+        assert!(!matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.AreaPath] UNDER 'Fabrikam\\Mobile'",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] = @me",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] = 'dana@contoso.example'",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] = 'Dana Engineer'",
+            it
+        ));
     }
 
     #[test]
     fn empty_values() {
         let it = json!({"System.Title": "x"});
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] = ''", it.clone()));
-        assert!(matches("SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] <> 'Dana Engineer'", it.clone()));
-        assert!(!matches("SELECT [System.Id] FROM WorkItems WHERE [Microsoft.VSTS.Common.Priority] > 0", it));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] = ''",
+            it.clone()
+        ));
+        assert!(matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.AssignedTo] <> 'Dana Engineer'",
+            it.clone()
+        ));
+        assert!(!matches(
+            "SELECT [System.Id] FROM WorkItems WHERE [Microsoft.VSTS.Common.Priority] > 0",
+            it
+        ));
     }
 
     #[test]
@@ -905,16 +999,24 @@ mod tests {
         let q = parse("SELECT [System.Id] FROM WorkItems WHERE [Nope.Field] = 1").expect("parse");
         let e = bind(q.filter.as_ref().expect("filter"), &env()).expect_err("unknown field");
         assert!(e.0.starts_with("TF51005"));
-        let q = parse("SELECT [System.Id] FROM WorkItems WHERE [System.Id] = 'abc'").expect("parse");
+        let q =
+            parse("SELECT [System.Id] FROM WorkItems WHERE [System.Id] = 'abc'").expect("parse");
         assert!(bind(q.filter.as_ref().expect("filter"), &env()).is_err());
-        let q = parse("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project").expect("parse");
-        let no_project = Env { project: None, ..env() };
+        let q = parse("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project")
+            .expect("parse");
+        let no_project = Env {
+            project: None,
+            ..env()
+        };
         assert!(bind(q.filter.as_ref().expect("filter"), &no_project).is_err());
     }
 
     #[test]
     fn sorting() {
-        let defs = vec![(resolve_field("Priority").expect("p"), false), (resolve_field("System.Id").expect("id"), true)];
+        let defs = vec![
+            (resolve_field("Priority").expect("p"), false),
+            (resolve_field("System.Id").expect("id"), true),
+        ];
         let a = item(json!({"System.Id": 1, "Microsoft.VSTS.Common.Priority": 2}));
         let b = item(json!({"System.Id": 2, "Microsoft.VSTS.Common.Priority": 2}));
         let c = item(json!({"System.Id": 3}));

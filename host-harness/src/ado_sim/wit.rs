@@ -58,7 +58,11 @@ fn parse_expand(raw: Option<&str>) -> Result<Option<Expand>, AdoError> {
 
 /// Validates and canonicalises a `fields` list.
 fn parse_fields(list: Vec<String>) -> Result<Option<Vec<String>>, AdoError> {
-    let list: Vec<String> = list.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let list: Vec<String> = list
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     if list.is_empty() {
         return Ok(None);
     }
@@ -66,7 +70,12 @@ fn parse_fields(list: Vec<String>) -> Result<Option<Vec<String>>, AdoError> {
         .map(|f| {
             process::field(f)
                 .map(|d| d.ref_name.to_string())
-                .ok_or_else(|| AdoError::bad_request("WorkItemFieldNotFoundException", format!("TF51535: Cannot find field {f}.")))
+                .ok_or_else(|| {
+                    AdoError::bad_request(
+                        "WorkItemFieldNotFoundException",
+                        format!("TF51535: Cannot find field {f}."),
+                    )
+                })
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
@@ -80,12 +89,14 @@ fn no_expand_with_fields() -> AdoError {
 }
 
 /// The revision current at `as_of` (or the latest).
-fn revision_at<'a>(w: &'a WorkItem, as_of: Option<OffsetDateTime>) -> Option<&'a Revision> {
+fn revision_at(w: &WorkItem, as_of: Option<OffsetDateTime>) -> Option<&Revision> {
     match as_of {
         None => Some(w.current()),
-        Some(t) => w.revisions.iter().rev().find(|r| {
-            parse_instant(r.str_field("System.ChangedDate")).is_some_and(|c| c <= t)
-        }),
+        Some(t) => w
+            .revisions
+            .iter()
+            .rev()
+            .find(|r| parse_instant(r.str_field("System.ChangedDate")).is_some_and(|c| c <= t)),
     }
 }
 
@@ -94,7 +105,10 @@ fn parse_as_of(raw: Option<&str>) -> Result<Option<OffsetDateTime>, AdoError> {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(None),
         Some(s) => parse_instant(s).map(Some).ok_or_else(|| {
-            AdoError::bad_request("InvalidArgumentValueException", format!("VS403452: '{s}' is not a valid asOf date."))
+            AdoError::bad_request(
+                "InvalidArgumentValueException",
+                format!("VS403452: '{s}' is not a valid asOf date."),
+            )
         }),
     }
 }
@@ -119,7 +133,10 @@ fn view<'a>(base: &'a str, f: &'a Fetch) -> ItemView<'a> {
 
 fn fetch_many(state: &SimState, base: &str, ids: &[i64], f: &Fetch) -> HandlerResult {
     if ids.is_empty() {
-        return Err(AdoError::bad_request("InvalidArgumentValueException", "VS403453: At least one work item id is required."));
+        return Err(AdoError::bad_request(
+            "InvalidArgumentValueException",
+            "VS403453: At least one work item id is required.",
+        ));
     }
     if ids.len() > MAX_IDS {
         return Err(AdoError::bad_request(
@@ -147,12 +164,18 @@ fn is_omit(p: Option<&str>) -> Result<bool, AdoError> {
         None => Ok(false),
         Some(s) if s == "omit" => Ok(true),
         Some(s) if s == "fail" || s.is_empty() => Ok(false),
-        Some(s) => Err(AdoError::bad_request("InvalidArgumentValueException", format!("VS403454: '{s}' is not a valid errorPolicy."))),
+        Some(s) => Err(AdoError::bad_request(
+            "InvalidArgumentValueException",
+            format!("VS403454: '{s}' is not a valid errorPolicy."),
+        )),
     }
 }
 
 pub(crate) fn list_ids(raw: &str) -> Result<Vec<i64>, AdoError> {
-    raw.split(',').filter(|s| !s.trim().is_empty()).map(parse_id).collect()
+    raw.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(parse_id)
+        .collect()
 }
 
 pub(crate) fn list_items(state: &SimState, ctx: &Ctx) -> HandlerResult {
@@ -160,7 +183,11 @@ pub(crate) fn list_items(state: &SimState, ctx: &Ctx) -> HandlerResult {
         project_idx(state, ctx)?;
     }
     let ids = list_ids(ctx.q("ids").unwrap_or_default())?;
-    let fields = parse_fields(ctx.q("fields").map(|f| f.split(',').map(str::to_string).collect()).unwrap_or_default())?;
+    let fields = parse_fields(
+        ctx.q("fields")
+            .map(|f| f.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+    )?;
     let expand = parse_expand(ctx.q("$expand"))?;
     if fields.is_some() && expand.is_some() {
         return Err(no_expand_with_fields());
@@ -182,14 +209,31 @@ pub(crate) fn batch(state: &SimState, ctx: &Ctx) -> HandlerResult {
     let ids: Vec<i64> = body
         .get("ids")
         .and_then(Value::as_array)
-        .ok_or_else(|| AdoError::bad_request("InvalidArgumentValueException", "VS403453: The request body must contain an 'ids' array."))?
+        .ok_or_else(|| {
+            AdoError::bad_request(
+                "InvalidArgumentValueException",
+                "VS403453: The request body must contain an 'ids' array.",
+            )
+        })?
         .iter()
-        .map(|v| super::util::json_as_i64(v).ok_or_else(|| AdoError::bad_request("InvalidArgumentValueException", format!("VS403450: The work item id '{v}' is not a valid integer."))))
+        .map(|v| {
+            super::util::json_as_i64(v).ok_or_else(|| {
+                AdoError::bad_request(
+                    "InvalidArgumentValueException",
+                    format!("VS403450: The work item id '{v}' is not a valid integer."),
+                )
+            })
+        })
         .collect::<Result<_, _>>()?;
     let fields = parse_fields(
         body.get("fields")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default(),
     )?;
     let expand = parse_expand(body.get("$expand").and_then(Value::as_str))?;
@@ -210,7 +254,11 @@ pub(crate) fn get(state: &SimState, ctx: &Ctx, raw_id: &str) -> HandlerResult {
     if ctx.project_name().is_some() {
         project_idx(state, ctx)?;
     }
-    let fields = parse_fields(ctx.q("fields").map(|f| f.split(',').map(str::to_string).collect()).unwrap_or_default())?;
+    let fields = parse_fields(
+        ctx.q("fields")
+            .map(|f| f.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+    )?;
     let expand = parse_expand(ctx.q("$expand"))?;
     if fields.is_some() && expand.is_some() {
         return Err(no_expand_with_fields());
@@ -221,9 +269,16 @@ pub(crate) fn get(state: &SimState, ctx: &Ctx, raw_id: &str) -> HandlerResult {
         as_of: parse_as_of(ctx.q("asOf"))?,
         omit: false,
     };
-    let w = state.live(id).ok_or_else(|| AdoError::work_item_missing(id))?;
+    let w = state
+        .live(id)
+        .ok_or_else(|| AdoError::work_item_missing(id))?;
     let r = revision_at(w, f.as_of).ok_or_else(|| AdoError::work_item_missing(id))?;
-    Ok(Reply::ok(render::work_item_json(state, w, r, &view(&ctx.base, &f))))
+    Ok(Reply::ok(render::work_item_json(
+        state,
+        w,
+        r,
+        &view(&ctx.base, &f),
+    )))
 }
 
 fn require_patch_content(ctx: &Ctx) -> Result<(), AdoError> {
@@ -264,14 +319,31 @@ pub(crate) fn create(state: &mut SimState, ctx: &Ctx, type_name: &str) -> Handle
     let full = ItemView::full(&ctx.base);
     if ctx.q_bool("validateOnly") {
         let preview = patch::preview(state, &plan);
-        return Ok(Reply::ok(render::work_item_json(state, &preview, preview.current(), &full)));
+        return Ok(Reply::ok(render::work_item_json(
+            state,
+            &preview,
+            preview.current(),
+            &full,
+        )));
     }
     let id = patch::apply(state, plan, &ctx.actor_distinct);
-    let w = state.live(id).ok_or_else(|| AdoError::work_item_missing(id))?;
-    Ok(Reply::ok(render::work_item_json(state, w, w.current(), &full)))
+    let w = state
+        .live(id)
+        .ok_or_else(|| AdoError::work_item_missing(id))?;
+    Ok(Reply::ok(render::work_item_json(
+        state,
+        w,
+        w.current(),
+        &full,
+    )))
 }
 
-pub(crate) fn update(state: &mut SimState, ctx: &Ctx, faults: &Faults, raw_id: &str) -> HandlerResult {
+pub(crate) fn update(
+    state: &mut SimState,
+    ctx: &Ctx,
+    faults: &Faults,
+    raw_id: &str,
+) -> HandlerResult {
     let id = parse_id(raw_id)?;
     if ctx.project_name().is_some() {
         project_idx(state, ctx)?;
@@ -280,7 +352,8 @@ pub(crate) fn update(state: &mut SimState, ctx: &Ctx, faults: &Faults, raw_id: &
     let ops = ctx.json_body()?;
     let has_rev_test = ops.as_array().is_some_and(|a| {
         a.iter().any(|o| {
-            o.get("op").and_then(Value::as_str) == Some("test") && o.get("path").and_then(Value::as_str) == Some("/rev")
+            o.get("op").and_then(Value::as_str) == Some("test")
+                && o.get("path").and_then(Value::as_str) == Some("/rev")
         })
     });
     if state.live(id).is_none() {
@@ -299,11 +372,23 @@ pub(crate) fn update(state: &mut SimState, ctx: &Ctx, faults: &Faults, raw_id: &
     let full = ItemView::full(&ctx.base);
     if ctx.q_bool("validateOnly") {
         let preview = patch::preview(state, &plan);
-        return Ok(Reply::ok(render::work_item_json(state, &preview, preview.current(), &full)));
+        return Ok(Reply::ok(render::work_item_json(
+            state,
+            &preview,
+            preview.current(),
+            &full,
+        )));
     }
     patch::apply(state, plan, &ctx.actor_distinct);
-    let w = state.live(id).ok_or_else(|| AdoError::work_item_missing(id))?;
-    Ok(Reply::ok(render::work_item_json(state, w, w.current(), &full)))
+    let w = state
+        .live(id)
+        .ok_or_else(|| AdoError::work_item_missing(id))?;
+    Ok(Reply::ok(render::work_item_json(
+        state,
+        w,
+        w.current(),
+        &full,
+    )))
 }
 
 /// Soft-deletes (recycle bin) and records `workitem.deleted`.
@@ -365,14 +450,19 @@ pub(crate) fn wiql(state: &SimState, ctx: &Ctx) -> HandlerResult {
     if let (Some(p), Some(t)) = (ctx.project_name(), ctx.team_name()) {
         let idx = find_project(state, p)?;
         state.projects[idx].team(t).ok_or_else(|| {
-            AdoError::not_found("TeamNotFoundException", format!("VS403325: The team with id or name '{t}' does not exist."))
+            AdoError::not_found(
+                "TeamNotFoundException",
+                format!("VS403325: The team with id or name '{t}' does not exist."),
+            )
         })?;
     }
     let body = ctx.json_body()?;
-    let text = body
-        .get("query")
-        .and_then(Value::as_str)
-        .ok_or_else(|| AdoError::bad_request("WiqlQueryMissingException", "VS402336: The request body must contain a 'query'."))?;
+    let text = body.get("query").and_then(Value::as_str).ok_or_else(|| {
+        AdoError::bad_request(
+            "WiqlQueryMissingException",
+            "VS402336: The request body must contain a 'query'.",
+        )
+    })?;
     let wiql_err = |e: wiql::WiqlError| AdoError::bad_request("WiqlSyntaxException", e.0);
     let q = wiql::parse(text).map_err(wiql_err)?;
     let env = wiql::Env {
@@ -380,7 +470,12 @@ pub(crate) fn wiql(state: &SimState, ctx: &Ctx) -> HandlerResult {
         today: state.clock.today(),
         me: ctx.actor_distinct.clone(),
     };
-    let bound = q.filter.as_ref().map(|f| wiql::bind(f, &env)).transpose().map_err(wiql_err)?;
+    let bound = q
+        .filter
+        .as_ref()
+        .map(|f| wiql::bind(f, &env))
+        .transpose()
+        .map_err(wiql_err)?;
     let columns = q
         .columns
         .iter()
@@ -396,7 +491,10 @@ pub(crate) fn wiql(state: &SimState, ctx: &Ctx) -> HandlerResult {
     let top = match ctx.q("$top") {
         None => None,
         Some(t) => Some(t.trim().parse::<usize>().map_err(|_| {
-            AdoError::bad_request("InvalidArgumentValueException", format!("VS403456: '{t}' is not a valid value for $top."))
+            AdoError::bad_request(
+                "InvalidArgumentValueException",
+                format!("VS403456: '{t}' is not a valid value for $top."),
+            )
         })?),
     };
     let mut hits: Vec<&Revision> = state
@@ -415,14 +513,17 @@ pub(crate) fn wiql(state: &SimState, ctx: &Ctx) -> HandlerResult {
     }
     hits.sort_by(|a, b| {
         wiql::compare_for_sort(&order, &a.fields, &b.fields).then_with(|| {
-            let id = |r: &Revision| r.fields.get("System.Id").and_then(Value::as_i64).unwrap_or(0);
+            let id = |r: &Revision| {
+                r.fields
+                    .get("System.Id")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+            };
             id(a).cmp(&id(b))
         })
     });
     hits.truncate(limit);
-    let field_ref = |f: &process::FieldDef| {
-        json!({ "referenceName": f.ref_name, "name": f.name, "url": format!("{}/_apis/wit/fields/{}", ctx.base, f.ref_name) })
-    };
+    let field_ref = |f: &process::FieldDef| json!({ "referenceName": f.ref_name, "name": f.name, "url": format!("{}/_apis/wit/fields/{}", ctx.base, f.ref_name) });
     Ok(Reply::ok(json!({
         "queryType": "flat",
         "queryResultType": "workItem",
@@ -437,22 +538,42 @@ pub(crate) fn wiql(state: &SimState, ctx: &Ctx) -> HandlerResult {
 }
 
 fn paged(ctx: &Ctx, values: Vec<Value>) -> Vec<Value> {
-    let skip = ctx.q("$skip").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
-    let top = ctx.q("$top").and_then(|v| v.parse::<usize>().ok()).unwrap_or(usize::MAX);
+    let skip = ctx
+        .q("$skip")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let top = ctx
+        .q("$top")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
     values.into_iter().skip(skip).take(top).collect()
 }
 
 pub(crate) fn updates(state: &SimState, ctx: &Ctx, raw_id: &str, n: Option<&str>) -> HandlerResult {
     let id = parse_id(raw_id)?;
-    let w = state.live(id).ok_or_else(|| AdoError::work_item_missing(id))?;
+    let w = state
+        .live(id)
+        .ok_or_else(|| AdoError::work_item_missing(id))?;
     match n {
         Some(n) => {
             let i = parse_id(n)?;
             let idx = usize::try_from(i - 1)
                 .ok()
                 .filter(|i| *i < w.revisions.len())
-                .ok_or_else(|| AdoError::not_found("WorkItemUpdateNotFoundException", format!("VS403457: Update {n} of work item {id} does not exist.")))?;
-            Ok(Reply::ok(hooks::update_json(state, &ctx.base, w, idx, IdentityStyle::Ref, false)))
+                .ok_or_else(|| {
+                    AdoError::not_found(
+                        "WorkItemUpdateNotFoundException",
+                        format!("VS403457: Update {n} of work item {id} does not exist."),
+                    )
+                })?;
+            Ok(Reply::ok(hooks::update_json(
+                state,
+                &ctx.base,
+                w,
+                idx,
+                IdentityStyle::Ref,
+                false,
+            )))
         }
         None => {
             let all = (0..w.revisions.len())
@@ -463,9 +584,16 @@ pub(crate) fn updates(state: &SimState, ctx: &Ctx, raw_id: &str, n: Option<&str>
     }
 }
 
-pub(crate) fn revisions(state: &SimState, ctx: &Ctx, raw_id: &str, n: Option<&str>) -> HandlerResult {
+pub(crate) fn revisions(
+    state: &SimState,
+    ctx: &Ctx,
+    raw_id: &str,
+    n: Option<&str>,
+) -> HandlerResult {
     let id = parse_id(raw_id)?;
-    let w = state.live(id).ok_or_else(|| AdoError::work_item_missing(id))?;
+    let w = state
+        .live(id)
+        .ok_or_else(|| AdoError::work_item_missing(id))?;
     let expand = parse_expand(ctx.q("$expand"))?;
     let f = Fetch {
         fields: None,
@@ -477,15 +605,20 @@ pub(crate) fn revisions(state: &SimState, ctx: &Ctx, raw_id: &str, n: Option<&st
     match n {
         Some(n) => {
             let rev = parse_id(n)?;
-            let r = w
-                .revisions
-                .iter()
-                .find(|r| r.rev() == rev)
-                .ok_or_else(|| AdoError::not_found("WorkItemRevisionNotFoundException", format!("VS403458: Revision {rev} of work item {id} does not exist.")))?;
+            let r = w.revisions.iter().find(|r| r.rev() == rev).ok_or_else(|| {
+                AdoError::not_found(
+                    "WorkItemRevisionNotFoundException",
+                    format!("VS403458: Revision {rev} of work item {id} does not exist."),
+                )
+            })?;
             Ok(Reply::ok(render::work_item_json(state, w, r, &v)))
         }
         None => {
-            let all = w.revisions.iter().map(|r| render::work_item_json(state, w, r, &v)).collect();
+            let all = w
+                .revisions
+                .iter()
+                .map(|r| render::work_item_json(state, w, r, &v))
+                .collect();
             Ok(Reply::ok(list(paged(ctx, all))))
         }
     }
@@ -498,7 +631,11 @@ fn recycle_missing(id: i64) -> AdoError {
     )
 }
 
-fn deleted_item<'a>(state: &'a SimState, ctx: &Ctx, raw_id: &str) -> Result<&'a WorkItem, AdoError> {
+fn deleted_item<'a>(
+    state: &'a SimState,
+    ctx: &Ctx,
+    raw_id: &str,
+) -> Result<&'a WorkItem, AdoError> {
     let id = parse_id(raw_id)?;
     let w = state
         .items
@@ -542,7 +679,9 @@ pub(crate) fn recycle_list(state: &SimState, ctx: &Ctx) -> HandlerResult {
         .items
         .values()
         .filter(|w| w.deleted.is_some() && w.project == pid)
-        .map(|w| json!({ "id": w.id, "url": format!("{}/_apis/wit/recycleBin/{}", ctx.base, w.id) }))
+        .map(
+            |w| json!({ "id": w.id, "url": format!("{}/_apis/wit/recycleBin/{}", ctx.base, w.id) }),
+        )
         .collect();
     Ok(Reply::ok(list(values)))
 }
@@ -562,7 +701,11 @@ pub(crate) fn recycle_restore(state: &mut SimState, ctx: &Ctx, raw_id: &str) -> 
             "VS403460: To restore a work item send {\"isDeleted\": false}.",
         ));
     }
-    let snapshot = state.items.get(&id).cloned().ok_or_else(|| recycle_missing(id))?;
+    let snapshot = state
+        .items
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| recycle_missing(id))?;
     restore(state, id, &ctx.actor_distinct)?;
     let url = render::work_item_url(&ctx.base, id);
     let mut out = work_item_delete(state, ctx, &snapshot, url);

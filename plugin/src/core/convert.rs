@@ -93,19 +93,29 @@ impl MapContext<'_> {
     /// The host status for an ADO state of a type: an explicit mapping first, then the first host
     /// status of the state's category.
     pub fn host_status_for(&self, ado_type: &str, state: &str) -> Option<String> {
-        let explicit = self.mapping.statuses.iter().find(|s| {
-            s.ado_state.eq_ignore_ascii_case(state)
-                && s.ado_type.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(ado_type))
-        });
-        if let Some(s) = explicit {
-            return Some(s.host_status.clone());
-        }
         let category = self
-            .ado_type_named(ado_type)?
-            .states
+            .ado_type_named(ado_type)
+            .and_then(|t| t.states.iter().find(|s| s.name.eq_ignore_ascii_case(state)))
+            .map(|s| s.category);
+        let explicit: Vec<&str> = self
+            .mapping
+            .statuses
             .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(state))?
-            .category;
+            .filter(|s| {
+                s.ado_state.eq_ignore_ascii_case(state)
+                    && s.ado_type.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(ado_type))
+            })
+            .map(|s| s.host_status.as_str())
+            .collect();
+        // Several host statuses may map to one state (a type without `Resolved`, say): prefer the
+        // one of the state's own category.
+        let same_category = explicit.iter().find(|id| {
+            self.schema.statuses.iter().any(|h| &h.id == *id && Some(h.category) == category)
+        });
+        if let Some(id) = same_category.or(explicit.first()) {
+            return Some(id.to_string());
+        }
+        let category = category?;
         self.schema
             .statuses
             .iter()

@@ -11,7 +11,7 @@ use crate::runtime::state::HostState;
 use crate::runtime::{Limits, Runtime};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
-use wasmtime::{StoreLimitsBuilder, Store};
+use wasmtime::{Store, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpCtx;
 
@@ -49,12 +49,25 @@ macro_rules! call_export {
 
 impl PluginHost {
     /// Load the component from a file.
-    pub fn load(path: &Path, storage: Arc<dyn Storage>, vault: Arc<dyn Vault>, limits: Limits) -> Result<Self, HostError> {
-        Ok(Self::with_runtime(Arc::new(Runtime::load(path, limits)?), storage, vault))
+    pub fn load(
+        path: &Path,
+        storage: Arc<dyn Storage>,
+        vault: Arc<dyn Vault>,
+        limits: Limits,
+    ) -> Result<Self, HostError> {
+        Ok(Self::with_runtime(
+            Arc::new(Runtime::load(path, limits)?),
+            storage,
+            vault,
+        ))
     }
 
     /// Wrap an already loaded runtime (several hosts may share one, e.g. two "instances" over one storage).
-    pub fn with_runtime(runtime: Arc<Runtime>, storage: Arc<dyn Storage>, vault: Arc<dyn Vault>) -> Self {
+    pub fn with_runtime(
+        runtime: Arc<Runtime>,
+        storage: Arc<dyn Storage>,
+        vault: Arc<dyn Vault>,
+    ) -> Self {
         PluginHost {
             runtime,
             storage,
@@ -85,7 +98,10 @@ impl PluginHost {
     /// Only let `connect` reach these origins (an administrator's list of acceptable ADO
     /// instances). Without it, the origin a user connects to is allowed for that call.
     pub fn restrict_connect_targets(&self, urls: &[&str]) {
-        let origins = urls.iter().filter_map(|u| crate::imports::egress::origin_of(u)).collect();
+        let origins = urls
+            .iter()
+            .filter_map(|u| crate::imports::egress::origin_of(u))
+            .collect();
         if let Ok(mut p) = self.permitted_targets.write() {
             *p = Some(origins);
         }
@@ -100,7 +116,10 @@ impl PluginHost {
 
     /// Every guest HTTP attempt so far (method, URL, allowed) — never headers.
     pub fn egress_log(&self) -> Vec<EgressRecord> {
-        self.egress_log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.egress_log
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
     }
 
     fn new_store(&self) -> Store<HostState> {
@@ -153,11 +172,18 @@ impl PluginHost {
 
     /// Store the workspace schema.
     pub async fn set_workspace_schema(&self, schema: &WorkspaceSchema) -> CallResult<()> {
-        call_export!(self, ado_sync_plugin_configure.call_set_workspace_schema(schema))
+        call_export!(
+            self,
+            ado_sync_plugin_configure.call_set_workspace_schema(schema)
+        )
     }
 
     /// Connect to ADO (the target's origin is allowed for this call only unless it succeeds).
-    pub async fn connect(&self, name: &str, target: &ConnectionTarget) -> CallResult<ConnectionInfo> {
+    pub async fn connect(
+        &self,
+        name: &str,
+        target: &ConnectionTarget,
+    ) -> CallResult<ConnectionInfo> {
         let url = target_url(target);
         let extra = self.connect_target_permitted(url).then_some(url);
         self.refresh_allow_list(extra).await?;
@@ -167,20 +193,33 @@ impl PluginHost {
     }
 
     /// New credentials for a connection.
-    pub async fn update_connection(&self, id: &str, target: &ConnectionTarget) -> CallResult<ConnectionInfo> {
-        let result = call_export!(self, ado_sync_plugin_configure.call_update_connection(&id.to_string(), target));
+    pub async fn update_connection(
+        &self,
+        id: &str,
+        target: &ConnectionTarget,
+    ) -> CallResult<ConnectionInfo> {
+        let result = call_export!(
+            self,
+            ado_sync_plugin_configure.call_update_connection(&id.to_string(), target)
+        );
         self.refresh_allow_list(None).await?;
         result
     }
 
     /// Rename a connection.
     pub async fn rename_connection(&self, id: &str, name: &str) -> CallResult<ConnectionInfo> {
-        call_export!(self, ado_sync_plugin_configure.call_rename_connection(&id.to_string(), name))
+        call_export!(
+            self,
+            ado_sync_plugin_configure.call_rename_connection(&id.to_string(), name)
+        )
     }
 
     /// Disconnect.
     pub async fn disconnect(&self, id: &str) -> CallResult<()> {
-        let result = call_export!(self, ado_sync_plugin_configure.call_disconnect(&id.to_string()));
+        let result = call_export!(
+            self,
+            ado_sync_plugin_configure.call_disconnect(&id.to_string())
+        );
         self.refresh_allow_list(None).await?;
         result
     }
@@ -191,13 +230,24 @@ impl PluginHost {
     }
 
     /// Integrate a project.
-    pub async fn add_project(&self, connection: &str, name: &str, project: &str) -> CallResult<ProjectIntegration> {
-        call_export!(self, ado_sync_plugin_configure.call_add_project(&connection.to_string(), name, project))
+    pub async fn add_project(
+        &self,
+        connection: &str,
+        name: &str,
+        project: &str,
+    ) -> CallResult<ProjectIntegration> {
+        call_export!(
+            self,
+            ado_sync_plugin_configure.call_add_project(&connection.to_string(), name, project)
+        )
     }
 
     /// Remove a project integration.
     pub async fn remove_project(&self, id: &str) -> CallResult<()> {
-        call_export!(self, ado_sync_plugin_configure.call_remove_project(&id.to_string()))
+        call_export!(
+            self,
+            ado_sync_plugin_configure.call_remove_project(&id.to_string())
+        )
     }
 
     /// All project integrations.
@@ -207,22 +257,38 @@ impl PluginHost {
 
     /// Read a project afresh.
     pub async fn discover(&self, id: &str) -> CallResult<ProjectDiscovery> {
-        call_export!(self, ado_sync_plugin_configure.call_discover(&id.to_string()))
+        call_export!(
+            self,
+            ado_sync_plugin_configure.call_discover(&id.to_string())
+        )
     }
 
     /// Propose a mapping.
-    pub async fn propose_mapping(&self, id: &str, epic_is_product_level: bool) -> CallResult<Mapping> {
-        call_export!(self, ado_sync_plugin_configure.call_propose_mapping(&id.to_string(), epic_is_product_level))
+    pub async fn propose_mapping(
+        &self,
+        id: &str,
+        epic_is_product_level: bool,
+    ) -> CallResult<Mapping> {
+        call_export!(
+            self,
+            ado_sync_plugin_configure.call_propose_mapping(&id.to_string(), epic_is_product_level)
+        )
     }
 
     /// Validate and store a mapping.
     pub async fn set_mapping(&self, id: &str, mapping: &Mapping) -> CallResult<()> {
-        call_export!(self, ado_sync_plugin_configure.call_set_mapping(&id.to_string(), mapping))
+        call_export!(
+            self,
+            ado_sync_plugin_configure.call_set_mapping(&id.to_string(), mapping)
+        )
     }
 
     /// The stored mapping.
     pub async fn get_mapping(&self, id: &str) -> CallResult<Mapping> {
-        call_export!(self, ado_sync_plugin_configure.call_get_mapping(&id.to_string()))
+        call_export!(
+            self,
+            ado_sync_plugin_configure.call_get_mapping(&id.to_string())
+        )
     }
 
     // ---- sync-once ----
@@ -246,19 +312,32 @@ impl PluginHost {
 
     /// Webhook health.
     pub async fn webhook_status(&self, connection: &str) -> CallResult<WebhookStatus> {
-        call_export!(self, ado_sync_plugin_on_webhook.call_status(&connection.to_string()))
+        call_export!(
+            self,
+            ado_sync_plugin_on_webhook.call_status(&connection.to_string())
+        )
     }
 
     // ---- map-item ----
 
     /// Preview a host item in ADO.
     pub async fn map_to_ado(&self, integration: &str, item: &HostItem) -> CallResult<AdoPatch> {
-        call_export!(self, ado_sync_plugin_map_item.call_to_ado(&integration.to_string(), item))
+        call_export!(
+            self,
+            ado_sync_plugin_map_item.call_to_ado(&integration.to_string(), item)
+        )
     }
 
     /// Preview a work item in the host.
-    pub async fn map_to_host(&self, integration: &str, work_item_json: &str) -> CallResult<HostItem> {
-        call_export!(self, ado_sync_plugin_map_item.call_to_host(&integration.to_string(), work_item_json))
+    pub async fn map_to_host(
+        &self,
+        integration: &str,
+        work_item_json: &str,
+    ) -> CallResult<HostItem> {
+        call_export!(
+            self,
+            ado_sync_plugin_map_item.call_to_host(&integration.to_string(), work_item_json)
+        )
     }
 }
 

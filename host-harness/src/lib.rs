@@ -7,6 +7,7 @@
 //! - [`ado_sim`]: the simulated Azure DevOps on wiremock.
 
 pub mod ado_sim;
+pub mod cli;
 pub mod host;
 pub mod imports;
 pub mod runtime;

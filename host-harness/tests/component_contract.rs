@@ -11,12 +11,14 @@ fn component_path() -> PathBuf {
     ado_sync_host::component_path()
 }
 
-
 #[test]
 fn exports_the_four_interfaces_and_imports_only_storage_secrets_and_http() {
     let path = component_path();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("component not built at {} ({e}); run ./ado-sync.sh test", path.display())
+        panic!(
+            "component not built at {} ({e}); run ./ado-sync.sh test",
+            path.display()
+        )
     });
     let engine = wasmtime::Engine::default();
     let component = wasmtime::component::Component::new(&engine, &bytes).expect("valid component");
@@ -25,21 +27,35 @@ fn exports_the_four_interfaces_and_imports_only_storage_secrets_and_http() {
     let imports: Vec<String> = ty.imports(&engine).map(|(n, _)| n.to_string()).collect();
     for e in ["configure", "on-webhook", "sync-once", "map-item"] {
         let want = format!("ado-sync:plugin/{e}@0.1.0");
-        assert!(exports.contains(&want), "missing export {want}: {exports:?}");
+        assert!(
+            exports.contains(&want),
+            "missing export {want}: {exports:?}"
+        );
     }
     assert_eq!(exports.len(), 4, "exports: {exports:?}");
-    for i in ["ado-sync:plugin/storage@0.1.0", "ado-sync:plugin/secrets@0.1.0"] {
-        assert!(imports.contains(&i.to_string()), "missing import {i}: {imports:?}");
+    for i in [
+        "ado-sync:plugin/storage@0.1.0",
+        "ado-sync:plugin/secrets@0.1.0",
+    ] {
+        assert!(
+            imports.contains(&i.to_string()),
+            "missing import {i}: {imports:?}"
+        );
     }
     assert!(
-        imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")),
+        imports
+            .iter()
+            .any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")),
         "no wasi:http/outgoing-handler import: {imports:?}"
     );
     let forbidden: Vec<_> = imports
         .iter()
         .filter(|i| i.starts_with("wasi:filesystem") || i.starts_with("wasi:sockets"))
         .collect();
-    assert!(forbidden.is_empty(), "filesystem or socket imports: {forbidden:?}");
+    assert!(
+        forbidden.is_empty(),
+        "filesystem or socket imports: {forbidden:?}"
+    );
 }
 
 fn host_from_bytes(bytes: &[u8]) -> Result<Runtime, HostError> {
@@ -61,9 +77,13 @@ fn a_missing_component_is_a_typed_error() {
 
 #[test]
 fn corrupt_bytes_are_a_typed_error() {
-    let err = host_from_bytes(b"\0asm\x0d\0\x01\0garbage").err().expect("must fail");
+    let err = host_from_bytes(b"\0asm\x0d\0\x01\0garbage")
+        .err()
+        .expect("must fail");
     assert!(matches!(err, HostError::ComponentInvalid(_)), "{err:?}");
-    let err = host_from_bytes(b"not wasm at all").err().expect("must fail");
+    let err = host_from_bytes(b"not wasm at all")
+        .err()
+        .expect("must fail");
     assert!(matches!(err, HostError::ComponentInvalid(_)), "{err:?}");
 }
 

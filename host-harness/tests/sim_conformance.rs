@@ -473,7 +473,7 @@ async fn sim_matches_official_example_shapes() {
     // Create and update.
     let created = api
         .send("POST", "Fabrikam/_apis/wit/workitems/$Task", "application/json-patch+json",
-            &json!([{"op": "add", "path": "/fields/System.Title", "from": null, "value": "Sample task"}]))
+            &json!([{"op": "add", "path": "/fields/System.Title", "from": null, "value": "Sim conformance task"}]))
         .await;
     report.compare(
         "workitem-create-response.json",
@@ -491,9 +491,9 @@ async fn sim_matches_official_example_shapes() {
     let ours = api
         .send("PATCH", &format!("_apis/wit/workitems/{new_id}"), "application/json-patch+json", &json!([
             {"op": "test", "path": "/rev", "value": 1},
-            {"op": "add", "path": "/relations/-", "value": {"rel": "System.LinkTypes.Hierarchy-Reverse", "url": format!("{}/_apis/wit/workItems/{story}", sim.org_url()), "attributes": {"comment": "decomposition of work"}}},
+            {"op": "add", "path": "/relations/-", "value": {"rel": "System.LinkTypes.Hierarchy-Reverse", "url": format!("{}/_apis/wit/workItems/{story}", sim.org_url()), "attributes": {"comment": "child of the password story"}}},
             {"op": "add", "path": "/fields/System.AreaPath", "value": "Fabrikam\\Web"},
-            {"op": "add", "path": "/fields/System.History", "value": "Moving to the right area path"}
+            {"op": "add", "path": "/fields/System.History", "value": "Moved to the web area"}
         ]))
         .await;
     let update_rules = Rules {
@@ -514,8 +514,8 @@ async fn sim_matches_official_example_shapes() {
     );
     let ours = api
         .send("PATCH", &format!("_apis/wit/workitems/{new_id}"), "application/json-patch+json", &json!([
-            {"op": "add", "path": "/relations/-", "value": {"rel": "System.LinkTypes.Dependency-forward", "url": format!("{}/_apis/wit/workItems/{signin}", sim.org_url()), "attributes": {"comment": "Making a new link for the dependency"}}},
-            {"op": "add", "path": "/fields/System.Tags", "value": "Tag1; Tag2"},
+            {"op": "add", "path": "/relations/-", "value": {"rel": "System.LinkTypes.Dependency-forward", "url": format!("{}/_apis/wit/workItems/{signin}", sim.org_url()), "attributes": {"comment": "Needs sign-in first"}}},
+            {"op": "add", "path": "/fields/System.Tags", "value": "conformance; sim"},
             {"op": "add", "path": "/fields/System.AssignedTo", "value": "Alex Developer"}
         ]))
         .await;
@@ -539,7 +539,7 @@ async fn sim_matches_official_example_shapes() {
     }
 
     // WIQL.
-    let wiql = json!({"query": "Select [System.Id], [System.Title], [System.State] From WorkItems Where [System.WorkItemType] = 'Task' AND [State] <> 'Closed' AND [State] <> 'Removed' order by [Microsoft.VSTS.Common.Priority] asc, [System.CreatedDate] desc"});
+    let wiql = json!({"query": "SELECT [System.Id], [System.Title], [System.State] FROM WorkItems WHERE [System.TeamProject] = 'Fabrikam' AND [State] <> 'Removed' ORDER BY [Priority] ASC, [System.ChangedDate] DESC"});
     let ours = api
         .send("POST", "_apis/wit/wiql", "application/json", &wiql)
         .await;
@@ -613,7 +613,7 @@ async fn sim_matches_official_example_shapes() {
     );
     let ours = api
         .send("POST", "Fabrikam/_apis/wit/classificationnodes/iterations", "application/json",
-            &json!({"name": "Final Iteration", "attributes": {"startDate": "2031-10-27T00:00:00Z", "finishDate": "2031-10-31T00:00:00Z"}}))
+            &json!({"name": "Hardening sprint", "attributes": {"startDate": "2031-10-27T00:00:00Z", "finishDate": "2031-10-31T00:00:00Z"}}))
         .await;
     report.compare(
         "classification-iteration-create.example.json",
@@ -717,7 +717,7 @@ async fn sim_matches_official_example_shapes() {
         "publisherId": "tfs", "eventType": "workitem.updated", "resourceVersion": "1.0",
         "consumerId": "webHooks", "consumerActionId": "httpRequest",
         "publisherInputs": {"projectId": pid, "areaPath": "", "workItemType": "", "changedFields": ""},
-        "consumerInputs": {"url": "https://myservice/myhookeventreceiver", "basicAuthUsername": "hook", "basicAuthPassword": "secret"}
+        "consumerInputs": {"url": "https://hooks.sim.example/ado", "basicAuthUsername": "hook", "basicAuthPassword": "secret"}
     });
     let ours = api
         .send(
@@ -851,7 +851,7 @@ async fn sim_matches_official_example_shapes() {
     )
     .await;
     assert_eq!(r.status, 204);
-    let bug = sim.user_create("Fabrikam", "Bug", json!({"System.Title": "Some great new idea!", "Microsoft.VSTS.Common.Severity": "3 - Medium"}), None);
+    let bug = sim.user_create("Fabrikam", "Bug", json!({"System.Title": "Checkout button does nothing", "Microsoft.VSTS.Common.Severity": "3 - Medium"}), None);
     sim.user_update(bug, json!({"System.State": "Active", "System.AssignedTo": "Jamie Tester <jamie@contoso.example>", "Microsoft.VSTS.Common.Severity": "2 - High"})).expect("update");
     sim.user_delete(bug).expect("delete");
     sim.user_restore(bug).expect("restore");

@@ -61,7 +61,11 @@ impl SyncError {
             SyncError::PermissionDenied(m) => write!(f, "permission denied: {m}"),
             SyncError::NotFound(m) => write!(f, "not found: {m}"),
             SyncError::RateLimited(r) => {
-                write!(f, "rate limited, retry after {} ms: {}", r.retry_after_ms, r.message)
+                write!(
+                    f,
+                    "rate limited, retry after {} ms: {}",
+                    r.retry_after_ms, r.message
+                )
             }
             SyncError::Conflict(m) => write!(f, "conflict: {m}"),
             SyncError::AdoError(e) => write!(f, "ADO error {}: {}", e.status, e.message),

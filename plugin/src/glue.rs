@@ -4,8 +4,9 @@
 use crate::api::bindings::ado_sync::plugin::{secrets, storage};
 use crate::api::bindings::exports::ado_sync::plugin::{configure, map_item, on_webhook, sync_once};
 use crate::api::{
-    AdoPatch, ConnectionInfo, ConnectionTarget, HostItem, Mapping, ProjectDiscovery, ProjectIntegration,
-    SyncError, SyncOutcome, SyncRequest, WebhookOutcome, WebhookRequest, WebhookStatus, WorkspaceSchema,
+    AdoPatch, ConnectionInfo, ConnectionTarget, HostItem, Mapping, ProjectDiscovery,
+    ProjectIntegration, SyncError, SyncOutcome, SyncRequest, WebhookOutcome, WebhookRequest,
+    WebhookStatus, WorkspaceSchema,
 };
 use crate::engine::Engine;
 use crate::ports::{Http, HttpRequest, HttpResponse, Kv, KvError, TransportError, Vault};
@@ -17,13 +18,20 @@ struct Component;
 struct WasiHttp;
 
 async fn send_async(request: HttpRequest) -> Result<HttpResponse, TransportError> {
-    let method = Method::from_bytes(request.method.as_bytes()).map_err(|e| TransportError(e.to_string()))?;
+    let method =
+        Method::from_bytes(request.method.as_bytes()).map_err(|e| TransportError(e.to_string()))?;
     let mut builder = Request::builder().method(method).uri(&request.url);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let body = if request.body.is_empty() { Body::empty() } else { Body::from(request.body) };
-    let req = builder.body(body).map_err(|e| TransportError(format!("invalid request: {e}")))?;
+    let body = if request.body.is_empty() {
+        Body::empty()
+    } else {
+        Body::from(request.body)
+    };
+    let req = builder
+        .body(body)
+        .map_err(|e| TransportError(format!("invalid request: {e}")))?;
     let response = Client::new()
         .send(req)
         .await
@@ -32,7 +40,12 @@ async fn send_async(request: HttpRequest) -> Result<HttpResponse, TransportError
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut body = response.into_body();
     let bytes = body
@@ -40,7 +53,11 @@ async fn send_async(request: HttpRequest) -> Result<HttpResponse, TransportError
         .await
         .map_err(|e| TransportError(format!("reading the response body: {e}")))?
         .to_vec();
-    Ok(HttpResponse { status, headers, body: bytes })
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: bytes,
+    })
 }
 
 impl Http for WasiHttp {
@@ -51,7 +68,10 @@ impl Http for WasiHttp {
     fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
         let owned: Vec<HttpRequest> = requests.to_vec();
         wstd::runtime::block_on(async move {
-            let tasks: Vec<_> = owned.into_iter().map(|r| wstd::runtime::spawn(send_async(r))).collect();
+            let tasks: Vec<_> = owned
+                .into_iter()
+                .map(|r| wstd::runtime::spawn(send_async(r)))
+                .collect();
             let mut out = Vec::with_capacity(tasks.len());
             for task in tasks {
                 out.push(task.await);
@@ -83,7 +103,9 @@ fn kv_err(e: storage::StorageError) -> KvError {
 
 impl Kv for HostKv {
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, KvError> {
-        storage::get(key).map(|e| e.map(|e| (e.value, e.version))).map_err(kv_err)
+        storage::get(key)
+            .map(|e| e.map(|e| (e.value, e.version)))
+            .map_err(kv_err)
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<u64, KvError> {
         storage::set(key, value).map_err(kv_err)
@@ -94,7 +116,12 @@ impl Kv for HostKv {
     fn list_keys(&self, prefix: &str) -> Result<Vec<String>, KvError> {
         storage::list_keys(prefix).map_err(kv_err)
     }
-    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: &[u8]) -> Result<Option<u64>, KvError> {
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Option<u64>, KvError> {
         storage::compare_and_swap(key, expected, value).map_err(kv_err)
     }
 }
@@ -125,7 +152,10 @@ impl configure::Guest for Component {
     fn connect(name: String, target: ConnectionTarget) -> Result<ConnectionInfo, SyncError> {
         engine(|e| e.connect(&name, &target))
     }
-    fn update_connection(id: String, target: ConnectionTarget) -> Result<ConnectionInfo, SyncError> {
+    fn update_connection(
+        id: String,
+        target: ConnectionTarget,
+    ) -> Result<ConnectionInfo, SyncError> {
         engine(|e| e.update_connection(&id, &target))
     }
     fn rename_connection(id: String, name: String) -> Result<ConnectionInfo, SyncError> {
@@ -137,7 +167,11 @@ impl configure::Guest for Component {
     fn list_connections() -> Result<Vec<ConnectionInfo>, SyncError> {
         engine(|e| e.list_connections())
     }
-    fn add_project(connection: String, name: String, project: String) -> Result<ProjectIntegration, SyncError> {
+    fn add_project(
+        connection: String,
+        name: String,
+        project: String,
+    ) -> Result<ProjectIntegration, SyncError> {
         engine(|e| e.add_project(&connection, &name, &project))
     }
     fn remove_project(id: String) -> Result<(), SyncError> {

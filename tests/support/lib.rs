@@ -51,32 +51,62 @@ impl Scenario {
     /// A scenario over an existing simulator.
     pub async fn with_sim(sim: AdoSim) -> Scenario {
         let storage = Arc::new(MemoryStorage::new());
-        let host = PluginHost::with_runtime(runtime(), storage.clone(), Arc::new(MemoryVault::new()));
+        let host =
+            PluginHost::with_runtime(runtime(), storage.clone(), Arc::new(MemoryVault::new()));
         host.redirect(CLOUD_URL, &sim.uri());
         host.redirect(ONPREM_URL, &sim.uri());
         let workspace = Workspace::new(sample::schema(WORKSPACE_ID));
-        host.set_workspace_schema(&workspace.schema).await.expect("schema accepted");
-        Scenario { sim, host, storage, workspace }
+        host.set_workspace_schema(&workspace.schema)
+            .await
+            .expect("schema accepted");
+        Scenario {
+            sim,
+            host,
+            storage,
+            workspace,
+        }
     }
 
     /// Connect with the simulator's valid PAT.
     pub async fn connect_cloud(&self) -> ConnectionInfo {
-        self.host.connect("Contoso", &cloud(AdoSim::PAT)).await.expect("connect")
+        self.host
+            .connect("Contoso", &cloud(AdoSim::PAT))
+            .await
+            .expect("connect")
     }
 
     /// Connect, add `project`, store the proposed mapping; returns the integration id.
-    pub async fn integrate(&self, project: &str, epic_is_product_level: bool) -> (ConnectionInfo, String) {
+    pub async fn integrate(
+        &self,
+        project: &str,
+        epic_is_product_level: bool,
+    ) -> (ConnectionInfo, String) {
         let conn = self.connect_cloud().await;
-        let integration = self.host.add_project(&conn.id, project, project).await.expect("add project");
-        let mapping = self.host.propose_mapping(&integration.id, epic_is_product_level).await.expect("propose");
-        self.host.set_mapping(&integration.id, &mapping).await.expect("set mapping");
+        let integration = self
+            .host
+            .add_project(&conn.id, project, project)
+            .await
+            .expect("add project");
+        let mapping = self
+            .host
+            .propose_mapping(&integration.id, epic_is_product_level)
+            .await
+            .expect("propose");
+        self.host
+            .set_mapping(&integration.id, &mapping)
+            .await
+            .expect("set mapping");
         (conn, integration.id)
     }
 
     /// Apply changes to the workspace, asserting none is refused.
     pub fn apply(&mut self, changes: &[HostChange]) {
         let applied = self.workspace.apply(changes);
-        assert!(applied.rejected.is_empty(), "workspace refused changes: {:?}", applied.rejected);
+        assert!(
+            applied.rejected.is_empty(),
+            "workspace refused changes: {:?}",
+            applied.rejected
+        );
     }
 
     /// Every stored record as text (to look for secrets).
@@ -113,7 +143,11 @@ pub fn sync_request(integration: &str, direction: SyncDirection) -> SyncRequest 
     SyncRequest {
         integration: integration.into(),
         direction,
-        ado_filter: AdoFilter { open_only: false, work_item_types: vec![], tags: vec![] },
+        ado_filter: AdoFilter {
+            open_only: false,
+            work_item_types: vec![],
+            tags: vec![],
+        },
         host_scope: HostScope::WholeWorkspace,
         host_items: vec![],
         dry_run: false,

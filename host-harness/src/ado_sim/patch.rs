@@ -933,7 +933,8 @@ pub(crate) fn apply(state: &mut SimState, plan: Plan, actor: &str) -> i64 {
         }
     }
     for other in order {
-        let Some(w) = state.items.get(&other) else {
+        // Links to items in the recycle bin are left alone.
+        let Some(w) = state.live(other) else {
             continue;
         };
         let project = w.project;

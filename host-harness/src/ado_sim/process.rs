@@ -96,7 +96,7 @@ pub(crate) static FIELDS: &[FieldDef] = &[
         "Title",
         K::String,
         &[],
-        "Short description of the work",
+        "One-line summary of the item",
     ),
     f("System.State", "State", K::String, false),
     f("System.Reason", "Reason", K::String, false),
@@ -119,7 +119,7 @@ pub(crate) static FIELDS: &[FieldDef] = &[
         "Assigned To",
         K::Identity,
         &[],
-        "The person currently working on this item",
+        "Who is working on the item now",
     ),
     f("System.Tags", "Tags", K::PlainText, false),
     f("System.WorkItemType", "Work Item Type", K::String, true),
@@ -144,7 +144,7 @@ pub(crate) static FIELDS: &[FieldDef] = &[
         "History",
         K::History,
         &[],
-        "Discussion thread plus automatic record of changes",
+        "Comments and change notes on the item",
     ),
     f("System.Description", "Description", K::Html, false),
     f("System.AreaId", "Area ID", K::Integer, true),
@@ -204,7 +204,7 @@ pub(crate) static FIELDS: &[FieldDef] = &[
         "Priority",
         K::Integer,
         &["1", "2", "3", "4"],
-        "Business importance. 1=must fix; 4=unimportant.",
+        "How important the item is to the business, from 1 (highest) to 4 (lowest)",
     ),
     fa(
         "Microsoft.VSTS.Common.ValueArea",
@@ -249,7 +249,7 @@ pub(crate) static FIELDS: &[FieldDef] = &[
         "Severity",
         K::String,
         &["1 - Critical", "2 - High", "3 - Medium", "4 - Low"],
-        "Assessment of the effect of the bug on the project",
+        "How badly the defect hurts users",
     ),
     fa(
         "Microsoft.VSTS.Common.Activity",
@@ -263,7 +263,7 @@ pub(crate) static FIELDS: &[FieldDef] = &[
             "Requirements",
             "Testing",
         ],
-        "Type of work involved",
+        "Kind of work the item needs",
     ),
     f(
         "Microsoft.VSTS.Common.ResolvedReason",
@@ -601,7 +601,7 @@ fn agile_types() -> Vec<WitType> {
         WitType {
             name: "Epic",
             ref_name: "Microsoft.VSTS.WorkItemTypes.Epic",
-            description: "Epics help teams effectively manage and groom their product backlog",
+            description: "A large body of work that groups features",
             color: "FF7B00",
             icon: "icon_crown",
             states: portfolio_states.clone(),
@@ -610,7 +610,7 @@ fn agile_types() -> Vec<WitType> {
         WitType {
             name: "Feature",
             ref_name: "Microsoft.VSTS.WorkItemTypes.Feature",
-            description: "Tracks a feature that will be released with the product",
+            description: "A shippable capability made of backlog items",
             color: "773B93",
             icon: "icon_trophy",
             states: portfolio_states,
@@ -619,7 +619,7 @@ fn agile_types() -> Vec<WitType> {
         WitType {
             name: "User Story",
             ref_name: "Microsoft.VSTS.WorkItemTypes.UserStory",
-            description: "Tracks an activity the user will be able to perform with the product",
+            description: "Something a user wants to do with the product",
             color: "009CCC",
             icon: "icon_book",
             states: vec![
@@ -645,7 +645,7 @@ fn agile_types() -> Vec<WitType> {
         WitType {
             name: "Task",
             ref_name: "Microsoft.VSTS.WorkItemTypes.Task",
-            description: "Tracks work that needs to be done",
+            description: "A unit of work for one person",
             color: "F2CB1D",
             icon: "icon_clipboard",
             states: vec![
@@ -666,7 +666,8 @@ fn agile_types() -> Vec<WitType> {
         WitType {
             name: "Bug",
             ref_name: "Microsoft.VSTS.WorkItemTypes.Bug",
-            description: "Describes a divergence between required and actual behavior, and tracks the work done to correct the defect and verify the correction.",
+            description:
+                "A defect: what goes wrong, how to reproduce it, and the work to fix and verify it",
             color: "CC293D",
             icon: "icon_insect",
             states: vec![
@@ -724,7 +725,7 @@ fn scrum_types() -> Vec<WitType> {
         WitType {
             name: "Epic",
             ref_name: "Microsoft.VSTS.WorkItemTypes.Epic",
-            description: "Epics help teams effectively manage and groom their product backlog",
+            description: "A large body of work that groups features",
             color: "FF7B00",
             icon: "icon_crown",
             states: portfolio_states.clone(),
@@ -733,7 +734,7 @@ fn scrum_types() -> Vec<WitType> {
         WitType {
             name: "Feature",
             ref_name: "Microsoft.VSTS.WorkItemTypes.Feature",
-            description: "Tracks a feature that will be released with the product",
+            description: "A shippable capability made of backlog items",
             color: "773B93",
             icon: "icon_trophy",
             states: portfolio_states,
@@ -742,7 +743,7 @@ fn scrum_types() -> Vec<WitType> {
         WitType {
             name: "Product Backlog Item",
             ref_name: "Microsoft.VSTS.WorkItemTypes.ProductBacklogItem",
-            description: "Tracks an activity the user will be able to perform with the product",
+            description: "Something a user wants to do with the product",
             color: "009CCC",
             icon: "icon_list",
             states: backlog_states.clone(),
@@ -758,7 +759,7 @@ fn scrum_types() -> Vec<WitType> {
         WitType {
             name: "Task",
             ref_name: "Microsoft.VSTS.WorkItemTypes.Task",
-            description: "Tracks work that needs to be done",
+            description: "A unit of work for one person",
             color: "F2CB1D",
             icon: "icon_clipboard",
             states: vec![
@@ -777,7 +778,8 @@ fn scrum_types() -> Vec<WitType> {
         WitType {
             name: "Bug",
             ref_name: "Microsoft.VSTS.WorkItemTypes.Bug",
-            description: "Describes a divergence between required and actual behavior, and tracks the work done to correct the defect and verify the correction.",
+            description:
+                "A defect: what goes wrong, how to reproduce it, and the work to fix and verify it",
             color: "CC293D",
             icon: "icon_insect",
             states: backlog_states,

@@ -848,8 +848,8 @@ mod tests {
     }
 
     #[test]
-    fn parses_the_reference_example_shape() {
-        let q = parse("Select [System.Id], [System.Title], [System.State] From WorkItems Where [System.WorkItemType] = 'Task' AND [State] <> 'Closed' AND [State] <> 'Removed' order by [Microsoft.VSTS.Common.Priority] asc, [System.CreatedDate] desc").expect("parse");
+    fn parses_mixed_case_keywords_and_display_names() {
+        let q = parse("select [System.Id], [System.Title], [State] from workitems where [Work Item Type] = 'Bug' and [State] <> 'Closed' and [System.Tags] contains 'q3' order by [Priority] asc, [System.ChangedDate] desc").expect("parse");
         assert_eq!(q.columns.len(), 3);
         assert_eq!(q.order.len(), 2);
         assert!(q.order[1].1);

@@ -51,7 +51,10 @@ impl EgressPolicy {
     }
 
     fn target(&self, origin: &str) -> Option<&str> {
-        self.redirects.iter().find(|(f, _)| f == origin).map(|(_, t)| t.as_str())
+        self.redirects
+            .iter()
+            .find(|(f, _)| f == origin)
+            .map(|(_, t)| t.as_str())
     }
 }
 
@@ -82,7 +85,9 @@ impl EgressHooks {
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 
 fn empty_body() -> WasiBody {
-    Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync()
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// Consume a guest body in the background so the guest's writes complete instead of failing
@@ -99,13 +104,18 @@ impl WasiHttpHooks for EgressHooks {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: IoFuture,
-    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send> {
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>
+    {
         let url = request.uri().to_string();
         let method = request.method().to_string();
         let policy = self.policy.read().map(|p| p.clone()).unwrap_or_default();
         let allowed = policy.allows(&url);
         if let Ok(mut log) = self.log.lock() {
-            log.push(EgressRecord { method: method.clone(), url: url.clone(), allowed });
+            log.push(EgressRecord {
+                method: method.clone(),
+                url: url.clone(),
+                allowed,
+            });
         }
         let (mut parts, body) = request.into_parts();
         if !allowed {
@@ -114,7 +124,11 @@ impl WasiHttpHooks for EgressHooks {
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         if let Some(target) = origin_of(&url).and_then(|o| policy.target(&o).map(str::to_string)) {
-            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
             match format!("{target}{path}").parse() {
                 Ok(uri) => parts.uri = uri,
                 Err(_) => {
@@ -123,7 +137,10 @@ impl WasiHttpHooks for EgressHooks {
                 }
             }
         }
-        let body = if matches!(parts.method, http::Method::GET | http::Method::HEAD | http::Method::DELETE) {
+        let body = if matches!(
+            parts.method,
+            http::Method::GET | http::Method::HEAD | http::Method::DELETE
+        ) {
             drain(body);
             empty_body()
         } else {
@@ -133,7 +150,10 @@ impl WasiHttpHooks for EgressHooks {
         let request = http::Request::from_parts(parts, body);
         Box::new(async move {
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as IoFuture,
+            ))
         })
     }
 }
@@ -152,6 +172,9 @@ mod tests {
         assert!(!p.allows("http://dev.azure.com/contoso"));
         assert!(!p.allows("not a url"));
         p.redirect("https://dev.azure.com", "http://127.0.0.1:9999");
-        assert_eq!(p.target("https://dev.azure.com"), Some("http://127.0.0.1:9999"));
+        assert_eq!(
+            p.target("https://dev.azure.com"),
+            Some("http://127.0.0.1:9999")
+        );
     }
 }

@@ -36,14 +36,25 @@ impl MemoryVault {
 
 impl Vault for MemoryVault {
     fn put(&self, name: &str, value: &str) -> Result<()> {
-        self.inner.lock().map_err(|_| "vault lock poisoned")?.insert(name.into(), value.into());
+        self.inner
+            .lock()
+            .map_err(|_| "vault lock poisoned")?
+            .insert(name.into(), value.into());
         Ok(())
     }
     fn get(&self, name: &str) -> Result<Option<String>> {
-        Ok(self.inner.lock().map_err(|_| "vault lock poisoned")?.get(name).cloned())
+        Ok(self
+            .inner
+            .lock()
+            .map_err(|_| "vault lock poisoned")?
+            .get(name)
+            .cloned())
     }
     fn forget(&self, name: &str) -> Result<()> {
-        self.inner.lock().map_err(|_| "vault lock poisoned")?.remove(name);
+        self.inner
+            .lock()
+            .map_err(|_| "vault lock poisoned")?
+            .remove(name);
         Ok(())
     }
 }
@@ -63,24 +74,32 @@ impl SqliteVault {
     pub fn open(db: &Path, key_file: &Path) -> Result<Self> {
         let key = load_or_create_key(key_file)?;
         let conn = Connection::open(db).map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS host_secrets (name TEXT PRIMARY KEY, nonce BLOB NOT NULL, sealed BLOB NOT NULL);",
         )
         .map_err(sql)?;
-        Ok(SqliteVault { conn: Mutex::new(conn), cipher: ChaCha20Poly1305::new(&key) })
+        Ok(SqliteVault {
+            conn: Mutex::new(conn),
+            cipher: ChaCha20Poly1305::new(&key),
+        })
     }
 }
 
 fn load_or_create_key(path: &Path) -> Result<Key> {
     if let Ok(bytes) = std::fs::read(path) {
         if bytes.len() != 32 {
-            return Err(format!("vault key {} is corrupt (expected 32 bytes)", path.display()));
+            return Err(format!(
+                "vault key {} is corrupt (expected 32 bytes)",
+                path.display()
+            ));
         }
         return Ok(*Key::from_slice(&bytes));
     }
     let key = ChaCha20Poly1305::generate_key(&mut OsRng);
-    write_private(path, key.as_slice()).map_err(|e| format!("writing vault key {}: {e}", path.display()))?;
+    write_private(path, key.as_slice())
+        .map_err(|e| format!("writing vault key {}: {e}", path.display()))?;
     Ok(key)
 }
 
@@ -88,7 +107,11 @@ fn load_or_create_key(path: &Path) -> Result<Key> {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }
@@ -121,10 +144,16 @@ impl Vault for SqliteVault {
             .conn
             .lock()
             .map_err(|_| "vault lock poisoned")?
-            .query_row("SELECT nonce, sealed FROM host_secrets WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT nonce, sealed FROM host_secrets WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(sql)?;
-        let Some((nonce, sealed)) = row else { return Ok(None) };
+        let Some((nonce, sealed)) = row else {
+            return Ok(None);
+        };
         if nonce.len() != 12 {
             return Err("vault: corrupt entry".into());
         }
@@ -132,7 +161,9 @@ impl Vault for SqliteVault {
             .cipher
             .decrypt(Nonce::from_slice(&nonce), sealed.as_slice())
             .map_err(|_| "vault: the secret cannot be decrypted with this key file".to_string())?;
-        String::from_utf8(plain).map(Some).map_err(|_| "vault: corrupt entry".into())
+        String::from_utf8(plain)
+            .map(Some)
+            .map_err(|_| "vault: corrupt entry".into())
     }
     fn forget(&self, name: &str) -> Result<()> {
         self.conn
@@ -156,13 +187,22 @@ mod tests {
         let key = dir.join("v.key");
         let vault = SqliteVault::open(&db, &key).unwrap();
         vault.put("c/1", "my-very-recognisable-secret").unwrap();
-        assert_eq!(vault.get("c/1").unwrap().as_deref(), Some("my-very-recognisable-secret"));
+        assert_eq!(
+            vault.get("c/1").unwrap().as_deref(),
+            Some("my-very-recognisable-secret")
+        );
         drop(vault);
         let raw = std::fs::read(&db).unwrap();
         let needle = b"my-very-recognisable-secret";
-        assert!(!raw.windows(needle.len()).any(|w| w == needle), "secret stored in plain text");
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle),
+            "secret stored in plain text"
+        );
         let again = SqliteVault::open(&db, &key).unwrap();
-        assert_eq!(again.get("c/1").unwrap().as_deref(), Some("my-very-recognisable-secret"));
+        assert_eq!(
+            again.get("c/1").unwrap().as_deref(),
+            Some("my-very-recognisable-secret")
+        );
         again.forget("c/1").unwrap();
         assert_eq!(again.get("c/1").unwrap(), None);
         let _ = std::fs::remove_dir_all(&dir);

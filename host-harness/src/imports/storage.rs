@@ -28,15 +28,23 @@ pub trait Storage: Send + Sync {
     /// Keys with this prefix, ascending.
     fn list_keys(&self, prefix: &str) -> Result<Vec<String>>;
     /// Write only if the current version is `expected` (`None`: only if absent).
-    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: &[u8]) -> Result<Option<u64>>;
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Option<u64>>;
     /// Every key and value, for inspection in tests and `status`.
     fn dump(&self) -> Result<Vec<(String, Vec<u8>)>>;
 }
 
+/// The last version handed out, and every key's value and version.
+type MemoryState = (u64, BTreeMap<String, (Vec<u8>, u64)>);
+
 /// In-memory storage.
 #[derive(Default)]
 pub struct MemoryStorage {
-    inner: Mutex<(u64, BTreeMap<String, (Vec<u8>, u64)>)>,
+    inner: Mutex<MemoryState>,
 }
 
 impl MemoryStorage {
@@ -47,7 +55,8 @@ impl MemoryStorage {
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
-    m.lock().map_err(|_| StorageFailure("storage lock poisoned".into()))
+    m.lock()
+        .map_err(|_| StorageFailure("storage lock poisoned".into()))
 }
 
 impl Storage for MemoryStorage {
@@ -73,7 +82,12 @@ impl Storage for MemoryStorage {
             .map(|(k, _)| k.clone())
             .collect())
     }
-    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: &[u8]) -> Result<Option<u64>> {
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Option<u64>> {
         let mut g = lock(&self.inner)?;
         let current = g.1.get(key).map(|(_, v)| *v);
         if current != expected {
@@ -85,7 +99,11 @@ impl Storage for MemoryStorage {
         Ok(Some(v))
     }
     fn dump(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        Ok(lock(&self.inner)?.1.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect())
+        Ok(lock(&self.inner)?
+            .1
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect())
     }
 }
 
@@ -111,21 +129,30 @@ impl SqliteStorage {
     }
 
     fn init(conn: Connection) -> Result<Self> {
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS plugin_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL, version INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS plugin_kv_seq (id INTEGER PRIMARY KEY CHECK (id = 0), next INTEGER NOT NULL);
              INSERT OR IGNORE INTO plugin_kv_seq (id, next) VALUES (0, 1);",
         )
         .map_err(sql)?;
-        Ok(SqliteStorage { conn: Mutex::new(conn) })
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn next_version(tx: &rusqlite::Transaction) -> Result<u64> {
         let v: i64 = tx
-            .query_row("UPDATE plugin_kv_seq SET next = next + 1 WHERE id = 0 RETURNING next - 1", [], |r| r.get(0))
+            .query_row(
+                "UPDATE plugin_kv_seq SET next = next + 1 WHERE id = 0 RETURNING next - 1",
+                [],
+                |r| r.get(0),
+            )
             .map_err(sql)?;
         Ok(v as u64)
     }
@@ -133,7 +160,10 @@ impl SqliteStorage {
 
 fn check_size(value: &[u8]) -> Result<()> {
     if value.len() > MAX_VALUE_BYTES {
-        return Err(StorageFailure(format!("value of {} bytes exceeds {MAX_VALUE_BYTES}", value.len())));
+        return Err(StorageFailure(format!(
+            "value of {} bytes exceeds {MAX_VALUE_BYTES}",
+            value.len()
+        )));
     }
     Ok(())
 }
@@ -141,9 +171,11 @@ fn check_size(value: &[u8]) -> Result<()> {
 impl Storage for SqliteStorage {
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>> {
         let conn = lock(&self.conn)?;
-        conn.query_row("SELECT value, version FROM plugin_kv WHERE key = ?1", [key], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)? as u64))
-        })
+        conn.query_row(
+            "SELECT value, version FROM plugin_kv WHERE key = ?1",
+            [key],
+            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)? as u64)),
+        )
         .optional()
         .map_err(sql)
     }
@@ -162,7 +194,9 @@ impl Storage for SqliteStorage {
         Ok(v)
     }
     fn delete(&self, key: &str) -> Result<()> {
-        lock(&self.conn)?.execute("DELETE FROM plugin_kv WHERE key = ?1", [key]).map_err(sql)?;
+        lock(&self.conn)?
+            .execute("DELETE FROM plugin_kv WHERE key = ?1", [key])
+            .map_err(sql)?;
         Ok(())
     }
     fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
@@ -170,15 +204,27 @@ impl Storage for SqliteStorage {
         let mut stmt = conn
             .prepare("SELECT key FROM plugin_kv WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")
             .map_err(sql)?;
-        let rows = stmt.query_map([prefix], |r| r.get::<_, String>(0)).map_err(sql)?;
-        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(sql)
+        let rows = stmt
+            .query_map([prefix], |r| r.get::<_, String>(0))
+            .map_err(sql)?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(sql)
     }
-    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: &[u8]) -> Result<Option<u64>> {
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Option<u64>> {
         check_size(value)?;
         let mut conn = lock(&self.conn)?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
         let current: Option<i64> = tx
-            .query_row("SELECT version FROM plugin_kv WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT version FROM plugin_kv WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(sql)?;
         if current.map(|v| v as u64) != expected {
@@ -196,11 +242,16 @@ impl Storage for SqliteStorage {
     }
     fn dump(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let conn = lock(&self.conn)?;
-        let mut stmt = conn.prepare("SELECT key, value FROM plugin_kv ORDER BY key").map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        let mut stmt = conn
+            .prepare("SELECT key, value FROM plugin_kv ORDER BY key")
             .map_err(sql)?;
-        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(sql)
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(sql)?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(sql)
     }
 }
 
@@ -215,7 +266,7 @@ mod tests {
         assert_eq!(s.compare_and_swap("a", Some(v1 + 100), b"x").unwrap(), None);
         let v2 = s.compare_and_swap("a", Some(v1), b"2").unwrap().unwrap();
         assert!(v2 > v1);
-        assert_eq!(s.compare_and_swap("b", None, b"b").unwrap().is_some(), true);
+        assert!(s.compare_and_swap("b", None, b"b").unwrap().is_some());
         assert_eq!(s.compare_and_swap("b", None, b"c").unwrap(), None);
         s.set("ab", b"").unwrap();
         assert_eq!(s.list_keys("a").unwrap(), vec!["a", "ab"]);

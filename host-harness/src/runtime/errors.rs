@@ -55,7 +55,10 @@ pub fn describe(e: &SyncError) -> String {
         SyncError::AuthFailed(m) => format!("authentication failed: {m}"),
         SyncError::PermissionDenied(m) => format!("permission denied: {m}"),
         SyncError::NotFound(m) => format!("not found: {m}"),
-        SyncError::RateLimited(r) => format!("rate limited (retry after {} ms): {}", r.retry_after_ms, r.message),
+        SyncError::RateLimited(r) => format!(
+            "rate limited (retry after {} ms): {}",
+            r.retry_after_ms, r.message
+        ),
         SyncError::Conflict(m) => format!("conflict: {m}"),
         SyncError::AdoError(f) => format!("ADO error {}: {}", f.status, f.message),
         SyncError::Unreachable(m) => format!("ADO unreachable: {m}"),

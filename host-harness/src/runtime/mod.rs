@@ -85,17 +85,23 @@ impl Runtime {
     /// Load the component from its bytes.
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Runtime, HostError> {
         let engine = engine_for(&limits)?;
-        let component = Component::new(&engine, bytes).map_err(|e| HostError::ComponentInvalid(format!("{e:#}")))?;
+        let component = Component::new(&engine, bytes)
+            .map_err(|e| HostError::ComponentInvalid(format!("{e:#}")))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| HostError::Engine(format!("{e:#}")))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| HostError::Engine(format!("{e:#}")))?;
-        bindings::Plugin::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        bindings::Plugin::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(|e| HostError::Engine(format!("{e:#}")))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| HostError::Incompatible(format!("{e:#}")))?;
-        let pre = PluginPre::new(instance_pre).map_err(|e| HostError::Incompatible(format!("{e:#}")))?;
+        let pre =
+            PluginPre::new(instance_pre).map_err(|e| HostError::Incompatible(format!("{e:#}")))?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let stop = ticker_stop.clone();
         let weak = engine.weak();
@@ -111,7 +117,12 @@ impl Runtime {
                 }
             })
             .map_err(|e| HostError::Engine(e.to_string()))?;
-        Ok(Runtime { engine, pre, limits, ticker_stop })
+        Ok(Runtime {
+            engine,
+            pre,
+            limits,
+            ticker_stop,
+        })
     }
 
     /// The epoch ticks a call may run.

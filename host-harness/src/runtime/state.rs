@@ -24,13 +24,20 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.egress }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.egress,
+        }
     }
 }
 
@@ -42,7 +49,10 @@ fn storage_error(e: crate::imports::storage::StorageFailure) -> storage::Storage
 
 fn check_value(value: &[u8]) -> Result<(), storage::StorageError> {
     if value.len() > MAX_VALUE_BYTES {
-        return Err(storage::StorageError::TooLarge(format!("{} bytes", value.len())));
+        return Err(storage::StorageError::TooLarge(format!(
+            "{} bytes",
+            value.len()
+        )));
     }
     Ok(())
 }
@@ -71,7 +81,9 @@ impl storage::Host for HostState {
         value: Vec<u8>,
     ) -> Result<Option<u64>, storage::StorageError> {
         check_value(&value)?;
-        self.storage.compare_and_swap(&key, expected, &value).map_err(storage_error)
+        self.storage
+            .compare_and_swap(&key, expected, &value)
+            .map_err(storage_error)
     }
 }
 

@@ -42,11 +42,19 @@ pub struct Workspace {
 impl Workspace {
     /// An empty workspace.
     pub fn new(schema: WorkspaceSchema) -> Self {
-        Workspace { schema, items: BTreeMap::new() }
+        Workspace {
+            schema,
+            items: BTreeMap::new(),
+        }
     }
 
     fn check(&self, item: &HostItem) -> Result<(), String> {
-        if !self.schema.item_types.iter().any(|t| t.id == item.item_type) {
+        if !self
+            .schema
+            .item_types
+            .iter()
+            .any(|t| t.id == item.item_type)
+        {
             return Err(format!("unknown item type '{}'", item.item_type));
         }
         if let Some(s) = &item.status {
@@ -68,9 +76,18 @@ impl Workspace {
             let Some(parent) = self.items.get(p) else {
                 return Err(format!("parent '{p}' does not exist"));
             };
-            let level = |t: &str| self.schema.item_types.iter().find(|x| x.id == t).map(|x| x.level);
+            let level = |t: &str| {
+                self.schema
+                    .item_types
+                    .iter()
+                    .find(|x| x.id == t)
+                    .map(|x| x.level)
+            };
             if level(&parent.item_type) >= level(&item.item_type) {
-                return Err(format!("parent '{p}' is not above '{}' in the hierarchy", item.id));
+                return Err(format!(
+                    "parent '{p}' is not above '{}' in the hierarchy",
+                    item.id
+                ));
             }
         }
         Ok(())
@@ -83,7 +100,10 @@ impl Workspace {
             match change {
                 HostChange::Create(item) | HostChange::Update(item) => {
                     if let Err(reason) = self.check(item) {
-                        out.rejected.push(Rejected { item: item.id.clone(), reason });
+                        out.rejected.push(Rejected {
+                            item: item.id.clone(),
+                            reason,
+                        });
                         continue;
                     }
                     if self.items.insert(item.id.clone(), item.clone()).is_some() {

@@ -21,9 +21,13 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
 /// Load the workspace, if one was saved.
 pub fn load(conn: &Connection) -> anyhow::Result<Option<Workspace>> {
     let schema: Option<String> = conn
-        .query_row("SELECT schema FROM host_workspace WHERE id = 0", [], |r| r.get(0))
+        .query_row("SELECT schema FROM host_workspace WHERE id = 0", [], |r| {
+            r.get(0)
+        })
         .optional()?;
-    let Some(schema) = schema else { return Ok(None) };
+    let Some(schema) = schema else {
+        return Ok(None);
+    };
     let schema: WorkspaceSchema = serde_json::from_str(&schema)?;
     let mut ws = Workspace::new(schema);
     let mut stmt = conn.prepare("SELECT item FROM host_items ORDER BY id")?;
@@ -43,7 +47,10 @@ pub fn save(conn: &mut Connection, ws: &Workspace) -> anyhow::Result<()> {
     )?;
     tx.execute("DELETE FROM host_items", [])?;
     for item in ws.items.values() {
-        tx.execute("INSERT INTO host_items (id, item) VALUES (?1, ?2)", params![item.id, serde_json::to_string(item)?])?;
+        tx.execute(
+            "INSERT INTO host_items (id, item) VALUES (?1, ?2)",
+            params![item.id, serde_json::to_string(item)?],
+        )?;
     }
     tx.commit()?;
     Ok(())

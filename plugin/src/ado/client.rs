@@ -52,7 +52,12 @@ impl<'a> AdoClient<'a> {
     }
 
     /// Build a request for `path` (relative to the base URL, may carry a query).
-    pub fn request(&self, method: &'static str, path: &str, body: Option<(&str, &Value)>) -> HttpRequest {
+    pub fn request(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<(&str, &Value)>,
+    ) -> HttpRequest {
         let sep = if path.contains('?') { '&' } else { '?' };
         let version = if path.contains("api-version=") {
             String::new()
@@ -72,7 +77,11 @@ impl<'a> AdoClient<'a> {
         };
         HttpRequest {
             method,
-            url: format!("{}/{}{version}", self.base_url, path.trim_start_matches('/')),
+            url: format!(
+                "{}/{}{version}",
+                self.base_url,
+                path.trim_start_matches('/')
+            ),
             headers,
             body,
         }

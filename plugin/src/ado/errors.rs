@@ -120,14 +120,37 @@ mod tests {
 
     #[test]
     fn statuses_become_typed_errors() {
-        assert!(matches!(classify(&resp(203, "text/html", "<html>")), Verdict::Fail(SyncError::AuthFailed(_))));
-        assert!(matches!(classify(&resp(200, "text/html", "<html>")), Verdict::Fail(SyncError::AuthFailed(_))));
-        assert!(matches!(classify(&resp(401, "application/json", "{}")), Verdict::Fail(SyncError::AuthFailed(_))));
-        assert!(matches!(classify(&resp(403, "application/json", "{}")), Verdict::Fail(SyncError::PermissionDenied(_))));
-        assert!(matches!(classify(&resp(404, "application/json", r#"{"message":"TF401232: gone"}"#)), Verdict::Fail(SyncError::NotFound(m)) if m.starts_with("TF401232")));
-        assert!(matches!(classify(&resp(412, "application/json", "{}")), Verdict::Fail(SyncError::Conflict(_))));
-        assert_eq!(classify(&resp(503, "application/json", "{}")), Verdict::RetryServer);
-        assert!(matches!(classify(&resp(200, "application/json", "{\"a\"")), Verdict::Fail(SyncError::AdoError(_))));
+        assert!(matches!(
+            classify(&resp(203, "text/html", "<html>")),
+            Verdict::Fail(SyncError::AuthFailed(_))
+        ));
+        assert!(matches!(
+            classify(&resp(200, "text/html", "<html>")),
+            Verdict::Fail(SyncError::AuthFailed(_))
+        ));
+        assert!(matches!(
+            classify(&resp(401, "application/json", "{}")),
+            Verdict::Fail(SyncError::AuthFailed(_))
+        ));
+        assert!(matches!(
+            classify(&resp(403, "application/json", "{}")),
+            Verdict::Fail(SyncError::PermissionDenied(_))
+        ));
+        assert!(
+            matches!(classify(&resp(404, "application/json", r#"{"message":"TF401232: gone"}"#)), Verdict::Fail(SyncError::NotFound(m)) if m.starts_with("TF401232"))
+        );
+        assert!(matches!(
+            classify(&resp(412, "application/json", "{}")),
+            Verdict::Fail(SyncError::Conflict(_))
+        ));
+        assert_eq!(
+            classify(&resp(503, "application/json", "{}")),
+            Verdict::RetryServer
+        );
+        assert!(matches!(
+            classify(&resp(200, "application/json", "{\"a\"")),
+            Verdict::Fail(SyncError::AdoError(_))
+        ));
         assert_eq!(classify(&resp(204, "", "")), Verdict::Ok(None));
     }
 
@@ -136,6 +159,12 @@ mod tests {
         let mut r = resp(429, "application/json", "{}");
         r.headers.push(("retry-after".into(), "3".into()));
         assert_eq!(classify(&r), Verdict::RetryAfter(3000));
-        assert!(matches!(exhausted(&r), SyncError::RateLimited(RateLimit { retry_after_ms: 3000, .. })));
+        assert!(matches!(
+            exhausted(&r),
+            SyncError::RateLimited(RateLimit {
+                retry_after_ms: 3000,
+                ..
+            })
+        ));
     }
 }

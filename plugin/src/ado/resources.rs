@@ -36,7 +36,10 @@ pub struct Project {
 }
 
 fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn bad(what: &str) -> SyncError {
@@ -61,7 +64,9 @@ impl AdoClient<'_> {
     /// Who am I: checks that the credentials work.
     pub fn connection_data(&self) -> Result<Me> {
         let v = self.get("_apis/connectionData?api-version=7.1-preview")?;
-        let user = v.get("authenticatedUser").ok_or_else(|| bad("connectionData without authenticatedUser"))?;
+        let user = v
+            .get("authenticatedUser")
+            .ok_or_else(|| bad("connectionData without authenticatedUser"))?;
         let unique_name = user
             .pointer("/properties/Account/$value")
             .and_then(Value::as_str)
@@ -79,7 +84,10 @@ impl AdoClient<'_> {
 
     /// One project by name or id, with its process template.
     pub fn project(&self, name_or_id: &str) -> Result<Project> {
-        let v = self.get(&format!("_apis/projects/{}?includeCapabilities=true", seg(name_or_id)))?;
+        let v = self.get(&format!(
+            "_apis/projects/{}?includeCapabilities=true",
+            seg(name_or_id)
+        ))?;
         Ok(Project {
             id: text(&v, "id"),
             name: text(&v, "name"),
@@ -106,13 +114,22 @@ impl AdoClient<'_> {
                 .map(list_items)
                 .unwrap_or(&[])
                 .iter()
-                .map(|s| AdoState { name: text(s, "name"), category: category(&text(s, "category")) })
+                .map(|s| AdoState {
+                    name: text(s, "name"),
+                    category: category(&text(s, "category")),
+                })
                 .collect();
             if states.is_empty() {
-                let sj = self.get(&format!("{p}/_apis/wit/workitemtypes/{}/states", seg(&name)))?;
+                let sj = self.get(&format!(
+                    "{p}/_apis/wit/workitemtypes/{}/states",
+                    seg(&name)
+                ))?;
                 states = list_items(&sj)
                     .iter()
-                    .map(|s| AdoState { name: text(s, "name"), category: category(&text(s, "category")) })
+                    .map(|s| AdoState {
+                        name: text(s, "name"),
+                        category: category(&text(s, "category")),
+                    })
                     .collect();
             }
             let fields = t
@@ -136,8 +153,14 @@ impl AdoClient<'_> {
             .iter()
             .map(|f| {
                 let ado_type = text(f, "type");
-                let is_picklist = f.get("isPicklist").and_then(Value::as_bool).unwrap_or(false);
-                let is_identity = f.get("isIdentity").and_then(Value::as_bool).unwrap_or(false);
+                let is_picklist = f
+                    .get("isPicklist")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let is_identity = f
+                    .get("isIdentity")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 AdoField {
                     reference_name: text(f, "referenceName"),
                     name: text(f, "name"),
@@ -148,21 +171,36 @@ impl AdoClient<'_> {
                 }
             })
             .collect();
-        let iterations_json = self.get(&format!("{p}/_apis/wit/classificationnodes/iterations?$depth=10"))?;
+        let iterations_json = self.get(&format!(
+            "{p}/_apis/wit/classificationnodes/iterations?$depth=10"
+        ))?;
         let mut iterations = Vec::new();
         walk_nodes(&iterations_json, &mut |node| {
             iterations.push(AdoIteration {
                 name: text(node, "name"),
                 path: node_path_to_field_path(&text(node, "path")),
-                start: node.pointer("/attributes/startDate").and_then(Value::as_str).map(str::to_string),
-                finish: node.pointer("/attributes/finishDate").and_then(Value::as_str).map(str::to_string),
+                start: node
+                    .pointer("/attributes/startDate")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                finish: node
+                    .pointer("/attributes/finishDate")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
             })
         });
-        let areas_json = self.get(&format!("{p}/_apis/wit/classificationnodes/areas?$depth=10"))?;
+        let areas_json = self.get(&format!(
+            "{p}/_apis/wit/classificationnodes/areas?$depth=10"
+        ))?;
         let mut area_paths = Vec::new();
-        walk_nodes(&areas_json, &mut |node| area_paths.push(node_path_to_field_path(&text(node, "path"))));
+        walk_nodes(&areas_json, &mut |node| {
+            area_paths.push(node_path_to_field_path(&text(node, "path")))
+        });
         let tags_json = self.get(&format!("{p}/_apis/wit/tags"))?;
-        let tags = list_items(&tags_json).iter().map(|t| text(t, "name")).collect();
+        let tags = list_items(&tags_json)
+            .iter()
+            .map(|t| text(t, "name"))
+            .collect();
         Ok(ProjectDiscovery {
             integration_id: String::new(),
             process: project.process.clone(),
@@ -176,17 +214,28 @@ impl AdoClient<'_> {
 
     /// Run a WIQL query in a project; returns the ids in result order.
     pub fn wiql(&self, project: &str, query: &str) -> Result<Vec<i64>> {
-        let v = self.post(&format!("{}/_apis/wit/wiql", seg(project)), &json!({ "query": query }))?;
+        let v = self.post(
+            &format!("{}/_apis/wit/wiql", seg(project)),
+            &json!({ "query": query }),
+        )?;
         Ok(v.get("workItems")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|w| w.get("id").and_then(Value::as_i64)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|w| w.get("id").and_then(Value::as_i64))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
     /// The `workitemsbatch` request for up to 200 ids (all fields and relations).
     pub fn batch_request(&self, project: &str, ids: &[i64]) -> crate::ports::HttpRequest {
         let body = json!({ "ids": ids, "$expand": "relations", "errorPolicy": "omit" });
-        self.request("POST", &format!("{}/_apis/wit/workitemsbatch", seg(project)), Some(("application/json", &body)))
+        self.request(
+            "POST",
+            &format!("{}/_apis/wit/workitemsbatch", seg(project)),
+            Some(("application/json", &body)),
+        )
     }
 
     /// One work item with its relations.
@@ -195,8 +244,17 @@ impl AdoClient<'_> {
     }
 
     /// Create a work item of `work_item_type`.
-    pub fn create_work_item(&self, project: &str, work_item_type: &str, ops: &[PatchOp]) -> Result<Value> {
-        let path = format!("{}/_apis/wit/workitems/${}", seg(project), seg(work_item_type));
+    pub fn create_work_item(
+        &self,
+        project: &str,
+        work_item_type: &str,
+        ops: &[PatchOp],
+    ) -> Result<Value> {
+        let path = format!(
+            "{}/_apis/wit/workitems/${}",
+            seg(project),
+            seg(work_item_type)
+        );
         let body = PatchOp::to_json(ops);
         self.send(&self.request("POST", &path, Some(("application/json-patch+json", &body))))?
             .ok_or_else(|| bad("create returned no body"))

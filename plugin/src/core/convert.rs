@@ -2,13 +2,15 @@
 //! the JSON Patch that creates or updates its work item. Sync, webhooks and map-item share this.
 
 use crate::api::{
-    AdoWorkItemType, Direction, FieldEntry, HostItem, Mapping, ProjectDiscovery, Result,
-    SyncError, WorkspaceSchema,
+    AdoWorkItemType, Direction, FieldEntry, HostItem, Mapping, ProjectDiscovery, Result, SyncError,
+    WorkspaceSchema,
 };
 use crate::core::mapping::host_field_kind;
 use crate::core::paths::same_path;
 use crate::core::propose::description_field;
-use crate::core::values::{ado_to_host, format_tags, host_to_ado, parse_tags, same_tags, same_value};
+use crate::core::values::{
+    ado_to_host, format_tags, host_to_ado, parse_tags, same_tags, same_value,
+};
 use crate::core::work_item::{WorkItem, PARENT_REL};
 use serde_json::{json, Value};
 
@@ -41,10 +43,18 @@ pub struct PatchOp {
 
 impl PatchOp {
     fn add(path: impl Into<String>, value: Value) -> Self {
-        PatchOp { op: "add", path: path.into(), value: Some(value) }
+        PatchOp {
+            op: "add",
+            path: path.into(),
+            value: Some(value),
+        }
     }
     fn remove(path: impl Into<String>) -> Self {
-        PatchOp { op: "remove", path: path.into(), value: None }
+        PatchOp {
+            op: "remove",
+            path: path.into(),
+            value: None,
+        }
     }
     /// The JSON of a patch document.
     pub fn to_json(ops: &[PatchOp]) -> Value {
@@ -103,14 +113,19 @@ impl MapContext<'_> {
             .iter()
             .filter(|s| {
                 s.ado_state.eq_ignore_ascii_case(state)
-                    && s.ado_type.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(ado_type))
+                    && s.ado_type
+                        .as_ref()
+                        .is_none_or(|t| t.eq_ignore_ascii_case(ado_type))
             })
             .map(|s| s.host_status.as_str())
             .collect();
         // Several host statuses may map to one state (a type without `Resolved`, say): prefer the
         // one of the state's own category.
         let same_category = explicit.iter().find(|id| {
-            self.schema.statuses.iter().any(|h| &h.id == *id && Some(h.category) == category)
+            self.schema
+                .statuses
+                .iter()
+                .any(|h| &h.id == *id && Some(h.category) == category)
         });
         if let Some(id) = same_category.or(explicit.first()) {
             return Some(id.to_string());
@@ -129,8 +144,17 @@ impl MapContext<'_> {
             .statuses
             .iter()
             .filter(|s| s.host_status == host_status)
-            .filter(|s| s.ado_type.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&ado_type.name)))
-            .find(|s| ado_type.states.iter().any(|st| st.name.eq_ignore_ascii_case(&s.ado_state)))
+            .filter(|s| {
+                s.ado_type
+                    .as_ref()
+                    .is_none_or(|t| t.eq_ignore_ascii_case(&ado_type.name))
+            })
+            .find(|s| {
+                ado_type
+                    .states
+                    .iter()
+                    .any(|st| st.name.eq_ignore_ascii_case(&s.ado_state))
+            })
             .map(|s| s.ado_state.clone())
     }
 
@@ -172,7 +196,9 @@ pub fn to_host(
         return Ok(None);
     };
     let ado_type = ctx.ado_type_named(ado_type_name);
-    let desc_field = ado_type.map(description_field).unwrap_or("System.Description");
+    let desc_field = ado_type
+        .map(description_field)
+        .unwrap_or("System.Description");
     let mut item = existing.cloned().unwrap_or(HostItem {
         id: host_id.clone(),
         item_type: host_type.to_string(),
@@ -197,7 +223,10 @@ pub fn to_host(
     item.sprint = wi
         .str_field("System.IterationPath")
         .and_then(|p| ctx.sprint_for(p));
-    item.tags = wi.str_field("System.Tags").map(parse_tags).unwrap_or_default();
+    item.tags = wi
+        .str_field("System.Tags")
+        .map(parse_tags)
+        .unwrap_or_default();
     for fm in &ctx.mapping.fields {
         if fm.direction == Direction::ToAdo || is_built_in(&fm.host_field) {
             continue;
@@ -205,7 +234,10 @@ pub fn to_host(
         let Some(kind) = host_field_kind(ctx.schema, &fm.host_field) else {
             continue;
         };
-        let value = wi.fields.get(&fm.ado_field).and_then(|v| ado_to_host(kind, v));
+        let value = wi
+            .fields
+            .get(&fm.ado_field)
+            .and_then(|v| ado_to_host(kind, v));
         set_field(&mut item.fields, &fm.host_field, value);
     }
     item.fields.sort_by(|a, b| a.field.cmp(&b.field));
@@ -219,7 +251,10 @@ fn is_built_in(field: &str) -> bool {
 fn set_field(fields: &mut Vec<FieldEntry>, id: &str, value: Option<crate::api::FieldValue>) {
     match fields.iter_mut().find(|f| f.field == id) {
         Some(entry) => entry.value = value,
-        None => fields.push(FieldEntry { field: id.to_string(), value }),
+        None => fields.push(FieldEntry {
+            field: id.to_string(),
+            value,
+        }),
     }
 }
 
@@ -236,7 +271,10 @@ pub fn to_ado(
     let ado_type = ctx.ado_type_of(&item.item_type).ok_or_else(|| {
         SyncError::invalid(
             "item.item-type",
-            format!("host item type '{}' is not mapped to an ADO type", item.item_type),
+            format!(
+                "host item type '{}' is not mapped to an ADO type",
+                item.item_type
+            ),
         )
     })?;
     let field = |name: &str| current.and_then(|c| c.fields.get(name));
@@ -252,19 +290,32 @@ pub fn to_ado(
     };
 
     if item.title.trim().is_empty() {
-        return Err(SyncError::invalid("item.title", "an item needs a title to exist in ADO"));
+        return Err(SyncError::invalid(
+            "item.title",
+            "an item needs a title to exist in ADO",
+        ));
     }
-    put(&mut ops, "System.Title", Some(Value::String(item.title.clone())));
+    put(
+        &mut ops,
+        "System.Title",
+        Some(Value::String(item.title.clone())),
+    );
     put(
         &mut ops,
         description_field(ado_type),
-        item.description.clone().filter(|d| !d.is_empty()).map(Value::String),
+        item.description
+            .clone()
+            .filter(|d| !d.is_empty())
+            .map(Value::String),
     );
     if let Some(status) = &item.status {
         let state = ctx.ado_state_for(ado_type, status).ok_or_else(|| {
             SyncError::invalid(
                 "item.status",
-                format!("host status '{status}' has no mapped state on ADO type '{}'", ado_type.name),
+                format!(
+                    "host status '{status}' has no mapped state on ADO type '{}'",
+                    ado_type.name
+                ),
             )
         })?;
         let same = field("System.State")
@@ -276,7 +327,10 @@ pub fn to_ado(
     }
     let iteration = match &item.sprint {
         Some(sprint) => Some(ctx.iteration_for(sprint).ok_or_else(|| {
-            SyncError::invalid("item.sprint", format!("host sprint '{sprint}' is not mapped to an iteration"))
+            SyncError::invalid(
+                "item.sprint",
+                format!("host sprint '{sprint}' is not mapped to an iteration"),
+            )
         })?),
         None => None,
     };
@@ -286,9 +340,10 @@ pub fn to_ado(
         (Some(want), _) => ops.push(PatchOp::add("/fields/System.IterationPath", json!(want))),
         // Unmapped in the host: move to the project root, unless ADO holds an unmapped iteration
         // the host cannot express (then leave it alone).
-        (None, Some(cur)) if ctx.sprint_for(cur).is_some() => {
-            ops.push(PatchOp::add("/fields/System.IterationPath", json!(ctx.project_name)))
-        }
+        (None, Some(cur)) if ctx.sprint_for(cur).is_some() => ops.push(PatchOp::add(
+            "/fields/System.IterationPath",
+            json!(ctx.project_name),
+        )),
         (None, _) => {}
     }
     if current.is_none() {
@@ -296,12 +351,18 @@ pub fn to_ado(
             ops.push(PatchOp::add("/fields/System.AreaPath", json!(area)));
         }
     }
-    let current_tags = field("System.Tags").and_then(Value::as_str).map(parse_tags).unwrap_or_default();
+    let current_tags = field("System.Tags")
+        .and_then(Value::as_str)
+        .map(parse_tags)
+        .unwrap_or_default();
     if !same_tags(&current_tags, &item.tags) {
         if item.tags.is_empty() {
             ops.push(PatchOp::remove("/fields/System.Tags"));
         } else {
-            ops.push(PatchOp::add("/fields/System.Tags", json!(format_tags(&item.tags))));
+            ops.push(PatchOp::add(
+                "/fields/System.Tags",
+                json!(format_tags(&item.tags)),
+            ));
         }
     }
     for fm in &ctx.mapping.fields {
@@ -339,7 +400,14 @@ pub fn to_ado(
     }
     if let Some(cur) = current {
         if !ops.is_empty() {
-            ops.insert(0, PatchOp { op: "test", path: "/rev".into(), value: Some(json!(cur.rev)) });
+            ops.insert(
+                0,
+                PatchOp {
+                    op: "test",
+                    path: "/rev".into(),
+                    value: Some(json!(cur.rev)),
+                },
+            );
         }
     }
     Ok((ado_type.name.clone(), ops))

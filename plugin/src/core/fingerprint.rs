@@ -34,8 +34,14 @@ mod tests {
             releases: vec![],
             tags: vec!["b".into(), "a".into()],
             fields: vec![
-                FieldEntry { field: "x".into(), value: Some(FieldValue::Number(1.0)) },
-                FieldEntry { field: "a".into(), value: Some(FieldValue::Text("v".into())) },
+                FieldEntry {
+                    field: "x".into(),
+                    value: Some(FieldValue::Number(1.0)),
+                },
+                FieldEntry {
+                    field: "a".into(),
+                    value: Some(FieldValue::Text("v".into())),
+                },
             ],
         }
     }

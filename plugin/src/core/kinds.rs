@@ -52,10 +52,19 @@ mod tests {
         assert_eq!(kind_of_ado_type("html", false, false), FieldKind::RichText);
         assert_eq!(kind_of_ado_type("double", false, false), FieldKind::Number);
         assert_eq!(kind_of_ado_type("integer", false, false), FieldKind::Number);
-        assert_eq!(kind_of_ado_type("picklistString", true, false), FieldKind::SingleSelect);
-        assert_eq!(kind_of_ado_type("string", true, false), FieldKind::SingleSelect);
+        assert_eq!(
+            kind_of_ado_type("picklistString", true, false),
+            FieldKind::SingleSelect
+        );
+        assert_eq!(
+            kind_of_ado_type("string", true, false),
+            FieldKind::SingleSelect
+        );
         assert_eq!(kind_of_ado_type("string", false, true), FieldKind::User);
-        assert_eq!(kind_of_ado_type("treePath", false, false), FieldKind::TreePath);
+        assert_eq!(
+            kind_of_ado_type("treePath", false, false),
+            FieldKind::TreePath
+        );
         assert_eq!(kind_of_ado_type("plainText", false, false), FieldKind::Text);
         assert_eq!(kind_of_ado_type("dateTime", false, false), FieldKind::Date);
     }

@@ -38,7 +38,10 @@ pub fn validate(
     project: &ProjectDiscovery,
 ) -> Result<()> {
     if mapping.types.is_empty() {
-        return Err(SyncError::invalid("mapping.types", "map at least one item type"));
+        return Err(SyncError::invalid(
+            "mapping.types",
+            "map at least one item type",
+        ));
     }
     for (i, t) in mapping.types.iter().enumerate() {
         let at = format!("mapping.types[{i}]");
@@ -47,7 +50,10 @@ pub fn validate(
             .iter()
             .find(|h| h.id == t.host_type)
             .ok_or_else(|| {
-                SyncError::invalid(&at, format!("host item type '{}' does not exist", t.host_type))
+                SyncError::invalid(
+                    &at,
+                    format!("host item type '{}' does not exist", t.host_type),
+                )
             })?;
         let ado = project
             .work_item_types
@@ -56,7 +62,10 @@ pub fn validate(
             .ok_or_else(|| {
                 SyncError::invalid(
                     &at,
-                    format!("ADO work item type '{}' does not exist in the project", t.ado_type),
+                    format!(
+                        "ADO work item type '{}' does not exist in the project",
+                        t.ado_type
+                    ),
                 )
             })?;
         if mapping.types[..i]
@@ -68,7 +77,10 @@ pub fn validate(
                 format!("ADO type '{}' is mapped twice", t.ado_type),
             ));
         }
-        if mapping.types[..i].iter().any(|o| o.host_type == t.host_type) {
+        if mapping.types[..i]
+            .iter()
+            .any(|o| o.host_type == t.host_type)
+        {
             return Err(SyncError::invalid(
                 &at,
                 format!("host type '{}' is mapped twice", t.host_type),
@@ -126,7 +138,10 @@ pub fn validate(
                 ),
             ));
         }
-        if mapping.fields[..i].iter().any(|o| o.host_field == f.host_field) {
+        if mapping.fields[..i]
+            .iter()
+            .any(|o| o.host_field == f.host_field)
+        {
             return Err(SyncError::invalid(
                 &at,
                 format!("host field '{}' is mapped twice", f.host_field),
@@ -162,13 +177,17 @@ pub fn validate(
                 ),
             ));
         }
-        if !types
-            .iter()
-            .any(|w| w.states.iter().any(|st| st.name.eq_ignore_ascii_case(&s.ado_state)))
-        {
+        if !types.iter().any(|w| {
+            w.states
+                .iter()
+                .any(|st| st.name.eq_ignore_ascii_case(&s.ado_state))
+        }) {
             return Err(SyncError::invalid(
                 &at,
-                format!("ADO state '{}' does not exist on the mapped types", s.ado_state),
+                format!(
+                    "ADO state '{}' does not exist on the mapped types",
+                    s.ado_state
+                ),
             ));
         }
     }
@@ -187,7 +206,10 @@ pub fn validate(
                     && s.ado_type
                         .as_ref()
                         .is_none_or(|ty| ty.eq_ignore_ascii_case(&ado.name))
-                    && ado.states.iter().any(|st| st.name.eq_ignore_ascii_case(&s.ado_state))
+                    && ado
+                        .states
+                        .iter()
+                        .any(|st| st.name.eq_ignore_ascii_case(&s.ado_state))
             });
             if !mapped {
                 return Err(SyncError::invalid(
@@ -196,7 +218,11 @@ pub fn validate(
                         "host status '{}' has no state of ADO type '{}' (its states: {})",
                         status.name,
                         ado.name,
-                        ado.states.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ado.states
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
@@ -218,7 +244,10 @@ pub fn validate(
         {
             return Err(SyncError::invalid(
                 &at,
-                format!("iteration '{}' does not exist in the project", s.iteration_path),
+                format!(
+                    "iteration '{}' does not exist in the project",
+                    s.iteration_path
+                ),
             ));
         }
     }

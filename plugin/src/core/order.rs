@@ -5,7 +5,11 @@ use std::collections::{HashMap, HashSet};
 /// Indexes of `items` (id, parent id) ordered parents first; items whose parent is not in the
 /// set keep their relative order. Cycles cannot stall the order.
 pub fn parents_first(items: &[(i64, Option<i64>)]) -> Vec<usize> {
-    let index: HashMap<i64, usize> = items.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+    let index: HashMap<i64, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i))
+        .collect();
     let mut placed: HashSet<usize> = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for start in 0..items.len() {

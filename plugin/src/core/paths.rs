@@ -93,8 +93,14 @@ mod tests {
             "Fabrikam\\Sprint 1"
         );
         assert_eq!(node_path_to_field_path("\\Fabrikam\\Iteration"), "Fabrikam");
-        assert_eq!(node_path_to_field_path("\\Fabrikam\\Area\\Web"), "Fabrikam\\Web");
-        assert_eq!(node_path_to_field_path("Fabrikam\\Sprint 2"), "Fabrikam\\Sprint 2");
+        assert_eq!(
+            node_path_to_field_path("\\Fabrikam\\Area\\Web"),
+            "Fabrikam\\Web"
+        );
+        assert_eq!(
+            node_path_to_field_path("Fabrikam\\Sprint 2"),
+            "Fabrikam\\Sprint 2"
+        );
     }
 
     #[test]

@@ -65,7 +65,10 @@ fn default_field_targets(process: &str) -> Vec<(&'static str, &'static str)> {
         ("priority", "Microsoft.VSTS.Common.Priority"),
         ("assignee", "System.AssignedTo"),
         ("assigned to", "System.AssignedTo"),
-        ("acceptance criteria", "Microsoft.VSTS.Common.AcceptanceCriteria"),
+        (
+            "acceptance criteria",
+            "Microsoft.VSTS.Common.AcceptanceCriteria",
+        ),
     ]
 }
 
@@ -101,11 +104,9 @@ pub fn propose(
 
     let mut fields = Vec::new();
     for (host_name, ado_ref) in default_field_targets(&project.process) {
-        let Some(def) = schema
-            .fields
-            .iter()
-            .find(|f| f.id.eq_ignore_ascii_case(host_name) || f.name.eq_ignore_ascii_case(host_name))
-        else {
+        let Some(def) = schema.fields.iter().find(|f| {
+            f.id.eq_ignore_ascii_case(host_name) || f.name.eq_ignore_ascii_case(host_name)
+        }) else {
             continue;
         };
         let Some(ado) = project
@@ -124,7 +125,11 @@ pub fn propose(
         fields.push(FieldMapping {
             host_field: def.id.clone(),
             ado_field: ado.reference_name.clone(),
-            direction: if ado.read_only { Direction::ToHost } else { Direction::Both },
+            direction: if ado.read_only {
+                Direction::ToHost
+            } else {
+                Direction::Both
+            },
             owner: if owner_is_ado { Side::Ado } else { Side::Host },
         });
     }
@@ -139,9 +144,9 @@ pub fn propose(
             continue;
         };
         for status in &schema.statuses {
-            let state = category_fallbacks(status.category).iter().find_map(|c| {
-                ado.states.iter().find(|s| s.category == *c)
-            });
+            let state = category_fallbacks(status.category)
+                .iter()
+                .find_map(|c| ado.states.iter().find(|s| s.category == *c));
             if let Some(state) = state {
                 statuses.push(StatusMapping {
                     host_status: status.id.clone(),
@@ -160,8 +165,7 @@ pub fn propose(
                 .iterations
                 .iter()
                 .find(|it| {
-                    it.name.eq_ignore_ascii_case(&sprint.name)
-                        || same_path(&it.path, &sprint.name)
+                    it.name.eq_ignore_ascii_case(&sprint.name) || same_path(&it.path, &sprint.name)
                 })
                 .map(|it| SprintMapping {
                     host_sprint: sprint.id.clone(),

@@ -23,7 +23,12 @@ pub fn select_ids(
         let mut closed: Vec<String> = types
             .iter()
             .flat_map(|t| t.states.iter())
-            .filter(|s| matches!(s.category, StatusCategory::Completed | StatusCategory::Removed))
+            .filter(|s| {
+                matches!(
+                    s.category,
+                    StatusCategory::Completed | StatusCategory::Removed
+                )
+            })
             .map(|s| quote(&s.name))
             .collect();
         closed.sort();
@@ -60,9 +65,18 @@ mod tests {
             reference_name: String::new(),
             level: Some(2),
             states: vec![
-                AdoState { name: "New".into(), category: StatusCategory::Proposed },
-                AdoState { name: "Closed".into(), category: StatusCategory::Completed },
-                AdoState { name: "Removed".into(), category: StatusCategory::Removed },
+                AdoState {
+                    name: "New".into(),
+                    category: StatusCategory::Proposed,
+                },
+                AdoState {
+                    name: "Closed".into(),
+                    category: StatusCategory::Completed,
+                },
+                AdoState {
+                    name: "Removed".into(),
+                    category: StatusCategory::Removed,
+                },
             ],
             fields: vec![],
         };

@@ -124,9 +124,7 @@ pub fn same_value(kind: FieldKind, ado: Option<&Value>, host: Option<&FieldValue
         (None, None) => true,
         (Some(FieldValue::Number(a)), Some(FieldValue::Number(b))) => (a - b).abs() < 1e-9,
         (Some(FieldValue::User(a)), Some(FieldValue::User(b))) => a.eq_ignore_ascii_case(b),
-        (Some(FieldValue::TreePath(a)), Some(FieldValue::TreePath(b))) => {
-            a.eq_ignore_ascii_case(b)
-        }
+        (Some(FieldValue::TreePath(a)), Some(FieldValue::TreePath(b))) => a.eq_ignore_ascii_case(b),
         (a, b) => a == b,
     }
 }
@@ -139,8 +137,14 @@ mod tests {
     #[test]
     fn tags_parse_and_format() {
         assert_eq!(parse_tags(" a; b ;;A; c"), vec!["a", "b", "c"]);
-        assert_eq!(format_tags(&["q3".into(), "Customer".into()]), "Customer; q3");
-        assert!(same_tags(&["A".into(), "b".into()], &["B".into(), "a".into()]));
+        assert_eq!(
+            format_tags(&["q3".into(), "Customer".into()]),
+            "Customer; q3"
+        );
+        assert!(same_tags(
+            &["A".into(), "b".into()],
+            &["B".into(), "a".into()]
+        ));
     }
 
     #[test]
@@ -153,19 +157,32 @@ mod tests {
             identity_unique_name(&json!("Dana Engineer <dana@x.example>")),
             Some("dana@x.example".into())
         );
-        assert_eq!(identity_unique_name(&json!("dana@x.example")), Some("dana@x.example".into()));
+        assert_eq!(
+            identity_unique_name(&json!("dana@x.example")),
+            Some("dana@x.example".into())
+        );
         assert_eq!(identity_unique_name(&json!("")), None);
         assert_eq!(identity_unique_name(&json!(3)), None);
     }
 
     #[test]
     fn values_convert_by_kind() {
-        assert_eq!(ado_to_host(FieldKind::Number, &json!(5.0)), Some(FieldValue::Number(5.0)));
-        assert_eq!(ado_to_host(FieldKind::Number, &json!("8")), Some(FieldValue::Number(8.0)));
+        assert_eq!(
+            ado_to_host(FieldKind::Number, &json!(5.0)),
+            Some(FieldValue::Number(5.0))
+        );
+        assert_eq!(
+            ado_to_host(FieldKind::Number, &json!("8")),
+            Some(FieldValue::Number(8.0))
+        );
         assert_eq!(ado_to_host(FieldKind::Number, &json!("eight")), None);
         assert_eq!(ado_to_host(FieldKind::Text, &json!("")), None);
         assert_eq!(host_to_ado(&FieldValue::Number(3.0)), json!(3.0));
-        assert!(same_value(FieldKind::Number, Some(&json!(3)), Some(&FieldValue::Number(3.0))));
+        assert!(same_value(
+            FieldKind::Number,
+            Some(&json!(3)),
+            Some(&FieldValue::Number(3.0))
+        ));
         assert!(!same_value(FieldKind::Text, Some(&json!("a")), None));
     }
 }

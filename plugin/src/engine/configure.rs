@@ -3,8 +3,8 @@
 use crate::ado::auth::{basic_header, Credentials};
 use crate::ado::AdoClient;
 use crate::api::{
-    ConnectionInfo, ConnectionTarget, InstanceKind, Mapping, ProjectDiscovery,
-    ProjectIntegration, Result, SyncError, WorkspaceSchema,
+    ConnectionInfo, ConnectionTarget, InstanceKind, Mapping, ProjectDiscovery, ProjectIntegration,
+    Result, SyncError, WorkspaceSchema,
 };
 use crate::core::ids::short_id;
 use crate::core::paths::normalise_base_url;
@@ -24,7 +24,15 @@ struct Target {
 
 fn read_target(target: &ConnectionTarget) -> Result<Target> {
     let (kind, raw_url, user, secret, url_field, user_field, secret_field) = match target {
-        ConnectionTarget::Cloud(c) => (InstanceKind::Cloud, &c.url, &c.email, &c.pat, "url", "email", "pat"),
+        ConnectionTarget::Cloud(c) => (
+            InstanceKind::Cloud,
+            &c.url,
+            &c.email,
+            &c.pat,
+            "url",
+            "email",
+            "pat",
+        ),
         ConnectionTarget::OnPrem(c) => (
             InstanceKind::OnPrem,
             &c.collection_url,
@@ -39,23 +47,40 @@ fn read_target(target: &ConnectionTarget) -> Result<Target> {
         .map_err(|m| SyncError::invalid(format!("target.{url_field}"), m))?;
     let user = user.trim().to_string();
     if user.is_empty() {
-        return Err(SyncError::invalid(format!("target.{user_field}"), "must not be empty"));
+        return Err(SyncError::invalid(
+            format!("target.{user_field}"),
+            "must not be empty",
+        ));
     }
     if kind == InstanceKind::Cloud && !user.contains('@') {
-        return Err(SyncError::invalid("target.email", "must be an e-mail address"));
+        return Err(SyncError::invalid(
+            "target.email",
+            "must be an e-mail address",
+        ));
     }
     let secret = secret.trim().to_string();
     if secret.is_empty() {
-        return Err(SyncError::invalid(format!("target.{secret_field}"), "must not be empty"));
+        return Err(SyncError::invalid(
+            format!("target.{secret_field}"),
+            "must not be empty",
+        ));
     }
-    Ok(Target { kind, base_url, user, secret })
+    Ok(Target {
+        kind,
+        base_url,
+        user,
+        secret,
+    })
 }
 
 impl Engine<'_> {
     /// Store the workspace schema after checking it is coherent.
     pub fn set_workspace_schema(&self, schema: &WorkspaceSchema) -> Result<()> {
         if schema.workspace_id.trim().is_empty()
-            || !schema.workspace_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !schema
+                .workspace_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(SyncError::invalid(
                 "schema.workspace-id",
@@ -64,11 +89,30 @@ impl Engine<'_> {
         }
         let mut seen = HashSet::new();
         for (what, ids) in [
-            ("item-types", schema.item_types.iter().map(|t| t.id.as_str()).collect::<Vec<_>>()),
-            ("statuses", schema.statuses.iter().map(|t| t.id.as_str()).collect()),
-            ("sprints", schema.sprints.iter().map(|t| t.id.as_str()).collect()),
-            ("releases", schema.releases.iter().map(|t| t.id.as_str()).collect()),
-            ("fields", schema.fields.iter().map(|t| t.id.as_str()).collect()),
+            (
+                "item-types",
+                schema
+                    .item_types
+                    .iter()
+                    .map(|t| t.id.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "statuses",
+                schema.statuses.iter().map(|t| t.id.as_str()).collect(),
+            ),
+            (
+                "sprints",
+                schema.sprints.iter().map(|t| t.id.as_str()).collect(),
+            ),
+            (
+                "releases",
+                schema.releases.iter().map(|t| t.id.as_str()).collect(),
+            ),
+            (
+                "fields",
+                schema.fields.iter().map(|t| t.id.as_str()).collect(),
+            ),
         ] {
             seen.clear();
             for id in ids {
@@ -80,25 +124,32 @@ impl Engine<'_> {
                 }
             }
         }
-        if let Some(f) = schema.fields.iter().find(|f| {
-            matches!(f.id.as_str(), "title" | "description" | "tags")
-        }) {
-            return Err(SyncError::invalid("schema.fields", format!("'{}' is a built-in field", f.id)));
+        if let Some(f) = schema
+            .fields
+            .iter()
+            .find(|f| matches!(f.id.as_str(), "title" | "description" | "tags"))
+        {
+            return Err(SyncError::invalid(
+                "schema.fields",
+                format!("'{}' is a built-in field", f.id),
+            ));
         }
         self.store().put(keys::WORKSPACE, schema).map(|_| ())
     }
 
     /// The stored workspace schema.
     pub fn workspace_schema(&self) -> Result<WorkspaceSchema> {
-        self.store()
-            .value(keys::WORKSPACE)?
-            .ok_or_else(|| SyncError::NotFound("no workspace schema: call set-workspace-schema first".into()))
+        self.store().value(keys::WORKSPACE)?.ok_or_else(|| {
+            SyncError::NotFound("no workspace schema: call set-workspace-schema first".into())
+        })
     }
 
     fn check_credentials(&self, target: &Target) -> Result<crate::ado::resources::Me> {
         let header = match target.kind {
             InstanceKind::Cloud => basic_header(&Credentials::Pat(&target.secret)),
-            InstanceKind::OnPrem => basic_header(&Credentials::UserPassword(&target.user, &target.secret)),
+            InstanceKind::OnPrem => {
+                basic_header(&Credentials::UserPassword(&target.user, &target.secret))
+            }
         };
         let client = AdoClient::new(self.http, &target.base_url, header);
         let me = client.connection_data().map_err(|e| match e {
@@ -109,9 +160,11 @@ impl Engine<'_> {
             other => other,
         })?;
         client.check_projects_readable().map_err(|e| match e {
-            SyncError::PermissionDenied(m) | SyncError::NotFound(m) => SyncError::PermissionDenied(format!(
+            SyncError::PermissionDenied(m) | SyncError::NotFound(m) => {
+                SyncError::PermissionDenied(format!(
                 "the credentials cannot read projects (scope vso.project and vso.work needed): {m}"
-            )),
+            ))
+            }
             other => other,
         })?;
         Ok(me)
@@ -137,7 +190,9 @@ impl Engine<'_> {
             .iter()
             .any(|c| c.name.eq_ignore_ascii_case(name) && Some(c.id.as_str()) != except)
         {
-            return Err(SyncError::Conflict(format!("a connection named '{name}' already exists")));
+            return Err(SyncError::Conflict(format!(
+                "a connection named '{name}' already exists"
+            )));
         }
         Ok(name.to_string())
     }
@@ -149,7 +204,10 @@ impl Engine<'_> {
             .filter(|i| i.connection_id == conn.id)
             .map(|i| i.id)
             .collect();
-        let hook: WebhookRecord = self.store().value(&keys::webhook(&conn.id))?.unwrap_or_default();
+        let hook: WebhookRecord = self
+            .store()
+            .value(&keys::webhook(&conn.id))?
+            .unwrap_or_default();
         Ok(ConnectionInfo {
             id: conn.id.clone(),
             name: conn.name.clone(),
@@ -166,7 +224,11 @@ impl Engine<'_> {
     pub fn connect(&self, name: &str, target: &ConnectionTarget) -> Result<ConnectionInfo> {
         let name = self.check_name(name, None)?;
         let target = read_target(target)?;
-        if let Some(existing) = self.connections()?.iter().find(|c| c.base_url.eq_ignore_ascii_case(&target.base_url)) {
+        if let Some(existing) = self
+            .connections()?
+            .iter()
+            .find(|c| c.base_url.eq_ignore_ascii_case(&target.base_url))
+        {
             return Err(SyncError::Conflict(format!(
                 "connection '{}' already serves {}; add more projects to it instead",
                 existing.name, target.base_url
@@ -185,7 +247,9 @@ impl Engine<'_> {
             user_display_name: me.display_name,
             created_at: now,
         };
-        self.vault.put(&record.secret_name, &target.secret).map_err(SyncError::storage)?;
+        self.vault
+            .put(&record.secret_name, &target.secret)
+            .map_err(SyncError::storage)?;
         if let Err(e) = self.store().put(&keys::connection(&record.id), &record) {
             let _ = self.vault.forget(&record.secret_name);
             return Err(e);
@@ -209,9 +273,16 @@ impl Engine<'_> {
         let me = self.check_credentials(&target)?;
         record.user = target.user;
         record.user_display_name = me.display_name;
-        self.vault.put(&record.secret_name, &target.secret).map_err(SyncError::storage)?;
-        if !self.store().put_if(&keys::connection(id), Some(version), &record)? {
-            return Err(SyncError::Conflict("the connection changed meanwhile; try again".into()));
+        self.vault
+            .put(&record.secret_name, &target.secret)
+            .map_err(SyncError::storage)?;
+        if !self
+            .store()
+            .put_if(&keys::connection(id), Some(version), &record)?
+        {
+            return Err(SyncError::Conflict(
+                "the connection changed meanwhile; try again".into(),
+            ));
         }
         self.info(&record)
     }
@@ -220,8 +291,13 @@ impl Engine<'_> {
     pub fn rename_connection(&self, id: &str, name: &str) -> Result<ConnectionInfo> {
         let (mut record, version) = self.connection(id)?;
         record.name = self.check_name(name, Some(id))?;
-        if !self.store().put_if(&keys::connection(id), Some(version), &record)? {
-            return Err(SyncError::Conflict("the connection changed meanwhile; try again".into()));
+        if !self
+            .store()
+            .put_if(&keys::connection(id), Some(version), &record)?
+        {
+            return Err(SyncError::Conflict(
+                "the connection changed meanwhile; try again".into(),
+            ));
         }
         self.info(&record)
     }
@@ -230,7 +306,11 @@ impl Engine<'_> {
     pub fn disconnect(&self, id: &str) -> Result<()> {
         let (record, _) = self.connection(id)?;
         let store = self.store();
-        for integration in self.integrations()?.into_iter().filter(|i| i.connection_id == id) {
+        for integration in self
+            .integrations()?
+            .into_iter()
+            .filter(|i| i.connection_id == id)
+        {
             store.delete(&keys::mapping(&integration.id))?;
             store.delete(&keys::discovery(&integration.id))?;
             store.delete(&keys::integration(&integration.id))?;
@@ -238,7 +318,9 @@ impl Engine<'_> {
         store.delete_prefix(&keys::links(id))?;
         store.delete(&keys::webhook(id))?;
         store.delete(&keys::connection(id))?;
-        self.vault.forget(&record.secret_name).map_err(SyncError::storage)
+        self.vault
+            .forget(&record.secret_name)
+            .map_err(SyncError::storage)
     }
 
     /// All connections.
@@ -265,12 +347,20 @@ impl Engine<'_> {
             project_id: i.project_id.clone(),
             project_name: i.project_name.clone(),
             process: i.process.clone(),
-            mapped: self.store().get::<serde_json::Value>(&keys::mapping(&i.id))?.is_some(),
+            mapped: self
+                .store()
+                .get::<serde_json::Value>(&keys::mapping(&i.id))?
+                .is_some(),
         })
     }
 
     /// Integrate an ADO project through a connection (no new credentials).
-    pub fn add_project(&self, connection: &str, name: &str, project: &str) -> Result<ProjectIntegration> {
+    pub fn add_project(
+        &self,
+        connection: &str,
+        name: &str,
+        project: &str,
+    ) -> Result<ProjectIntegration> {
         let (conn, _) = self.connection(connection)?;
         let name = name.trim();
         if name.is_empty() {
@@ -281,11 +371,16 @@ impl Engine<'_> {
         }
         let existing = self.integrations()?;
         if existing.iter().any(|i| i.name.eq_ignore_ascii_case(name)) {
-            return Err(SyncError::Conflict(format!("an integration named '{name}' already exists")));
+            return Err(SyncError::Conflict(format!(
+                "an integration named '{name}' already exists"
+            )));
         }
         let client = self.client(&conn)?;
         let found = client.project(project.trim())?;
-        if let Some(dup) = existing.iter().find(|i| i.connection_id == conn.id && i.project_id == found.id) {
+        if let Some(dup) = existing
+            .iter()
+            .find(|i| i.connection_id == conn.id && i.project_id == found.id)
+        {
             return Err(SyncError::Conflict(format!(
                 "project '{}' is already integrated as '{}'",
                 found.name, dup.name
@@ -325,7 +420,10 @@ impl Engine<'_> {
 
     /// All integrations.
     pub fn list_projects(&self) -> Result<Vec<ProjectIntegration>> {
-        self.integrations()?.iter().map(|i| self.integration_info(i)).collect()
+        self.integrations()?
+            .iter()
+            .map(|i| self.integration_info(i))
+            .collect()
     }
 
     /// Read the project afresh from ADO and keep the snapshot.

@@ -35,7 +35,11 @@ impl IntegrationContext {
     }
 
     /// The link of a work item.
-    pub fn link_of_work_item(&self, store: &Store, work_item: i64) -> Result<Option<(LinkRecord, u64)>> {
+    pub fn link_of_work_item(
+        &self,
+        store: &Store,
+        work_item: i64,
+    ) -> Result<Option<(LinkRecord, u64)>> {
         store.get(&keys::link_by_work_item(&self.connection.id, work_item))
     }
 
@@ -52,7 +56,12 @@ impl Engine<'_> {
         let connection = self
             .store()
             .value::<ConnectionRecord>(&keys::connection(&integration.connection_id))?
-            .ok_or_else(|| crate::api::SyncError::NotFound(format!("connection '{}'", integration.connection_id)))?;
+            .ok_or_else(|| {
+                crate::api::SyncError::NotFound(format!(
+                    "connection '{}'",
+                    integration.connection_id
+                ))
+            })?;
         Ok(IntegrationContext {
             mapping: self.get_mapping(&integration.id)?,
             discovery: self.discovery(&integration.id)?,

@@ -17,7 +17,9 @@ impl Engine<'_> {
             None => None,
         };
         let current = match linked {
-            Some(id) => Some(WorkItem::from_json(&self.client(&ctx.connection)?.work_item(id)?)?),
+            Some(id) => Some(WorkItem::from_json(
+                &self.client(&ctx.connection)?.work_item(id)?,
+            )?),
             None => None,
         };
         let (work_item_type, ops) = to_ado(&ctx.map_context(), item, current.as_ref(), parent)?;

@@ -52,7 +52,14 @@ impl Tally {
     }
 
     /// Record one decision.
-    pub fn record(&mut self, action: ActionKind, host_id: Option<String>, work_item: Option<i64>, item_type: &str, reason: String) {
+    pub fn record(
+        &mut self,
+        action: ActionKind,
+        host_id: Option<String>,
+        work_item: Option<i64>,
+        item_type: &str,
+        reason: String,
+    ) {
         let c = self.counts(item_type);
         match action {
             ActionKind::Create => c.created += 1,
@@ -61,19 +68,48 @@ impl Tally {
             ActionKind::Skip => c.skipped += 1,
             ActionKind::Fail => c.failed += 1,
         }
-        self.actions.push(ItemAction { action, host_id, work_item, item_type: item_type.to_string(), reason });
+        self.actions.push(ItemAction {
+            action,
+            host_id,
+            work_item,
+            item_type: item_type.to_string(),
+            reason,
+        });
     }
 
     /// Record a failure.
-    pub fn fail(&mut self, host_id: Option<String>, work_item: Option<i64>, item_type: &str, error: SyncError) {
-        self.record(ActionKind::Fail, host_id.clone(), work_item, item_type, error.describe());
-        self.failures.push(ItemFailure { host_id, work_item, error });
+    pub fn fail(
+        &mut self,
+        host_id: Option<String>,
+        work_item: Option<i64>,
+        item_type: &str,
+        error: SyncError,
+    ) {
+        self.record(
+            ActionKind::Fail,
+            host_id.clone(),
+            work_item,
+            item_type,
+            error.describe(),
+        );
+        self.failures.push(ItemFailure {
+            host_id,
+            work_item,
+            error,
+        });
     }
 
     /// The report.
     pub fn report(mut self, dry_run: bool, ado_requests: u32) -> SyncReport {
         self.per_type.sort_by(|a, b| a.item_type.cmp(&b.item_type));
-        let mut totals = TypeCounts { item_type: "*".into(), created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
+        let mut totals = TypeCounts {
+            item_type: "*".into(),
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            skipped: 0,
+            failed: 0,
+        };
         for c in &self.per_type {
             totals.created += c.created;
             totals.updated += c.updated;
@@ -81,7 +117,14 @@ impl Tally {
             totals.skipped += c.skipped;
             totals.failed += c.failed;
         }
-        SyncReport { dry_run, totals, per_type: self.per_type, actions: self.actions, failures: self.failures, ado_requests }
+        SyncReport {
+            dry_run,
+            totals,
+            per_type: self.per_type,
+            actions: self.actions,
+            failures: self.failures,
+            ado_requests,
+        }
     }
 }
 
@@ -96,10 +139,19 @@ impl Engine<'_> {
         }
     }
 
-    fn selected_types<'c>(&self, ctx: &'c IntegrationContext, request: &SyncRequest) -> Result<Vec<&'c AdoWorkItemType>> {
+    fn selected_types<'c>(
+        &self,
+        ctx: &'c IntegrationContext,
+        request: &SyncRequest,
+    ) -> Result<Vec<&'c AdoWorkItemType>> {
         let wanted = &request.ado_filter.work_item_types;
         for (i, name) in wanted.iter().enumerate() {
-            if !ctx.mapping.types.iter().any(|t| t.ado_type.eq_ignore_ascii_case(name)) {
+            if !ctx
+                .mapping
+                .types
+                .iter()
+                .any(|t| t.ado_type.eq_ignore_ascii_case(name))
+            {
                 return Err(SyncError::invalid(
                     format!("ado-filter.work-item-types[{i}]"),
                     format!("'{name}' is not a mapped work item type"),
@@ -110,13 +162,23 @@ impl Engine<'_> {
             .discovery
             .work_item_types
             .iter()
-            .filter(|t| ctx.mapping.types.iter().any(|m| m.ado_type.eq_ignore_ascii_case(&t.name)))
+            .filter(|t| {
+                ctx.mapping
+                    .types
+                    .iter()
+                    .any(|m| m.ado_type.eq_ignore_ascii_case(&t.name))
+            })
             .filter(|t| wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(&t.name)))
             .collect())
     }
 
     /// Every id the filter selects, splitting the query into id windows when it passes WIQL's cap.
-    fn query_ids(&self, ctx: &IntegrationContext, client: &AdoClient, request: &SyncRequest) -> Result<Vec<i64>> {
+    fn query_ids(
+        &self,
+        ctx: &IntegrationContext,
+        client: &AdoClient,
+        request: &SyncRequest,
+    ) -> Result<Vec<i64>> {
         let types = self.selected_types(ctx, request)?;
         let project = &ctx.integration.project_name;
         let f = &request.ado_filter;
@@ -129,7 +191,15 @@ impl Engine<'_> {
         let mut after = 0;
         let mut empty_windows = 0;
         while empty_windows < 3 {
-            let window = client.wiql(project, &select_ids(&types, f.open_only, &f.tags, Some((after, after + ID_WINDOW))))?;
+            let window = client.wiql(
+                project,
+                &select_ids(
+                    &types,
+                    f.open_only,
+                    &f.tags,
+                    Some((after, after + ID_WINDOW)),
+                ),
+            )?;
             if window.is_empty() {
                 empty_windows += 1;
             } else {
@@ -142,11 +212,20 @@ impl Engine<'_> {
     }
 
     /// Read work items in batches of 200, several batches at once.
-    fn read_work_items(&self, ctx: &IntegrationContext, client: &AdoClient, ids: &[i64], tally: &mut Tally) -> Vec<WorkItem> {
+    fn read_work_items(
+        &self,
+        ctx: &IntegrationContext,
+        client: &AdoClient,
+        ids: &[i64],
+        tally: &mut Tally,
+    ) -> Vec<WorkItem> {
         let mut items = Vec::with_capacity(ids.len());
         let chunks: Vec<&[i64]> = ids.chunks(BATCH_LIMIT).collect();
         for group in chunks.chunks(CONCURRENT_BATCHES) {
-            let requests: Vec<_> = group.iter().map(|c| client.batch_request(&ctx.integration.project_name, c)).collect();
+            let requests: Vec<_> = group
+                .iter()
+                .map(|c| client.batch_request(&ctx.integration.project_name, c))
+                .collect();
             for (chunk, answer) in group.iter().zip(client.send_many(&requests)) {
                 match answer {
                     Ok(Some(body)) => {
@@ -172,13 +251,27 @@ impl Engine<'_> {
         items
     }
 
-    fn ado_to_host(&self, ctx: &IntegrationContext, client: &AdoClient, request: &SyncRequest) -> Result<SyncOutcome> {
+    fn ado_to_host(
+        &self,
+        ctx: &IntegrationContext,
+        client: &AdoClient,
+        request: &SyncRequest,
+    ) -> Result<SyncOutcome> {
         let store = self.store();
         let mut tally = Tally::default();
         let ids = self.query_ids(ctx, client, request)?;
         let items = self.read_work_items(ctx, client, &ids, &mut tally);
-        let order = parents_first(&items.iter().map(|w| (w.id, w.parent_id())).collect::<Vec<_>>());
-        let host_items: HashMap<&str, &HostItem> = request.host_items.iter().map(|h| (h.id.as_str(), h)).collect();
+        let order = parents_first(
+            &items
+                .iter()
+                .map(|w| (w.id, w.parent_id()))
+                .collect::<Vec<_>>(),
+        );
+        let host_items: HashMap<&str, &HostItem> = request
+            .host_items
+            .iter()
+            .map(|h| (h.id.as_str(), h))
+            .collect();
         let mut host_ids: HashMap<i64, String> = HashMap::new();
         let mut changes = Vec::new();
         let map = ctx.map_context();
@@ -192,19 +285,32 @@ impl Engine<'_> {
                     continue;
                 }
             };
-            let host_id = link.as_ref().map(|(l, _)| l.host_id.clone()).unwrap_or_else(|| host_id_for(&ctx.connection.id, wi.id));
+            let host_id = link
+                .as_ref()
+                .map(|(l, _)| l.host_id.clone())
+                .unwrap_or_else(|| host_id_for(&ctx.connection.id, wi.id));
             let parent_host = match wi.parent_id() {
                 None => None,
                 Some(p) => match host_ids.get(&p) {
                     Some(h) => Some(h.clone()),
-                    None => ctx.link_of_work_item(&store, p).ok().flatten().map(|(l, _)| l.host_id),
+                    None => ctx
+                        .link_of_work_item(&store, p)
+                        .ok()
+                        .flatten()
+                        .map(|(l, _)| l.host_id),
                 },
             };
             let existing = host_items.get(host_id.as_str()).copied();
             let mapped = match to_host(&map, wi, host_id.clone(), parent_host, existing) {
                 Ok(Some(m)) => m,
                 Ok(None) => {
-                    tally.record(ActionKind::Skip, None, Some(wi.id), wi.work_item_type(), "work item type is not mapped".into());
+                    tally.record(
+                        ActionKind::Skip,
+                        None,
+                        Some(wi.id),
+                        wi.work_item_type(),
+                        "work item type is not mapped".into(),
+                    );
                     continue;
                 }
                 Err(e) => {
@@ -218,14 +324,28 @@ impl Engine<'_> {
             let item_type = mapped.item_type.clone();
             if let Some((l, _)) = &link {
                 if l.fingerprint == fingerprint && host_has_it {
-                    tally.record(ActionKind::Unchanged, Some(host_id), Some(wi.id), &item_type, "already in step".into());
+                    tally.record(
+                        ActionKind::Unchanged,
+                        Some(host_id),
+                        Some(wi.id),
+                        &item_type,
+                        "already in step".into(),
+                    );
                     continue;
                 }
             }
             let (action, change, reason) = if link.is_some() || existing.is_some() {
-                (ActionKind::Update, HostChange::Update(mapped), format!("ADO rev {} differs from the host", wi.rev))
+                (
+                    ActionKind::Update,
+                    HostChange::Update(mapped),
+                    format!("ADO rev {} differs from the host", wi.rev),
+                )
             } else {
-                (ActionKind::Create, HostChange::Create(mapped), format!("new {} in ADO", wi.work_item_type()))
+                (
+                    ActionKind::Create,
+                    HostChange::Create(mapped),
+                    format!("new {} in ADO", wi.work_item_type()),
+                )
             };
             if !request.dry_run {
                 let record = LinkRecord {
@@ -244,10 +364,18 @@ impl Engine<'_> {
             }
             tally.record(action, Some(host_id), Some(wi.id), &item_type, reason);
         }
-        Ok(SyncOutcome { changes, report: tally.report(request.dry_run, client.requests_sent()) })
+        Ok(SyncOutcome {
+            changes,
+            report: tally.report(request.dry_run, client.requests_sent()),
+        })
     }
 
-    fn host_to_ado(&self, ctx: &IntegrationContext, client: &AdoClient, request: &SyncRequest) -> Result<SyncOutcome> {
+    fn host_to_ado(
+        &self,
+        ctx: &IntegrationContext,
+        client: &AdoClient,
+        request: &SyncRequest,
+    ) -> Result<SyncOutcome> {
         let store = self.store();
         let mut tally = Tally::default();
         let in_scope = |h: &HostItem| match &request.host_scope {
@@ -257,13 +385,23 @@ impl Engine<'_> {
             HostScope::Items(ids) => ids.contains(&h.id),
         };
         let map = ctx.map_context();
-        let candidates: Vec<&HostItem> = request.host_items.iter().filter(|h| in_scope(h)).collect();
-        let index: HashMap<&str, i64> = candidates.iter().enumerate().map(|(i, h)| (h.id.as_str(), i as i64)).collect();
+        let candidates: Vec<&HostItem> =
+            request.host_items.iter().filter(|h| in_scope(h)).collect();
+        let index: HashMap<&str, i64> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.id.as_str(), i as i64))
+            .collect();
         let order = parents_first(
             &candidates
                 .iter()
                 .enumerate()
-                .map(|(i, h)| (i as i64, h.parent.as_deref().and_then(|p| index.get(p).copied())))
+                .map(|(i, h)| {
+                    (
+                        i as i64,
+                        h.parent.as_deref().and_then(|p| index.get(p).copied()),
+                    )
+                })
                 .collect::<Vec<_>>(),
         );
         let mut created: HashMap<String, i64> = HashMap::new();
@@ -271,7 +409,13 @@ impl Engine<'_> {
         for i in order {
             let item = candidates[i];
             if map.ado_type_of(&item.item_type).is_none() {
-                tally.record(ActionKind::Skip, Some(item.id.clone()), None, &item.item_type, "item type is not mapped".into());
+                tally.record(
+                    ActionKind::Skip,
+                    Some(item.id.clone()),
+                    None,
+                    &item.item_type,
+                    "item type is not mapped".into(),
+                );
                 continue;
             }
             let parent = match &item.parent {
@@ -287,12 +431,21 @@ impl Engine<'_> {
                     if let Some(id) = work_item {
                         created.insert(item.id.clone(), id);
                     }
-                    tally.record(action, Some(item.id.clone()), work_item, &item.item_type, reason);
+                    tally.record(
+                        action,
+                        Some(item.id.clone()),
+                        work_item,
+                        &item.item_type,
+                        reason,
+                    );
                 }
                 Err(e) => tally.fail(Some(item.id.clone()), None, &item.item_type, e),
             }
         }
-        Ok(SyncOutcome { changes: Vec::new(), report: tally.report(request.dry_run, client.requests_sent()) })
+        Ok(SyncOutcome {
+            changes: Vec::new(),
+            report: tally.report(request.dry_run, client.requests_sent()),
+        })
     }
 
     /// Create or update one host item's work item; one retry after a stale revision.
@@ -313,9 +466,17 @@ impl Engine<'_> {
         let Some(work_item) = linked else {
             let (ado_type, ops) = to_ado(&map, item, None, parent)?;
             if dry_run {
-                return Ok((ActionKind::Create, None, format!("would create a {ado_type}")));
+                return Ok((
+                    ActionKind::Create,
+                    None,
+                    format!("would create a {ado_type}"),
+                ));
             }
-            let created = WorkItem::from_json(&client.create_work_item(&ctx.integration.project_name, &ado_type, &ops)?)?;
+            let created = WorkItem::from_json(&client.create_work_item(
+                &ctx.integration.project_name,
+                &ado_type,
+                &ops,
+            )?)?;
             let record = LinkRecord {
                 host_id: item.id.clone(),
                 work_item: created.id,
@@ -325,12 +486,20 @@ impl Engine<'_> {
                 synced_at: now.to_string(),
             };
             write_link(store, ctx, &record, None)?;
-            return Ok((ActionKind::Create, Some(created.id), format!("created {ado_type} {}", created.id)));
+            return Ok((
+                ActionKind::Create,
+                Some(created.id),
+                format!("created {ado_type} {}", created.id),
+            ));
         };
         let link = ctx.link_of_work_item(store, work_item)?;
         if let Some((l, _)) = &link {
             if l.fingerprint == fingerprint {
-                return Ok((ActionKind::Unchanged, Some(work_item), "already in step".into()));
+                return Ok((
+                    ActionKind::Unchanged,
+                    Some(work_item),
+                    "already in step".into(),
+                ));
             }
         }
         let mut attempts = 0;
@@ -339,10 +508,18 @@ impl Engine<'_> {
             let current = WorkItem::from_json(&client.work_item(work_item)?)?;
             let (_, ops) = to_ado(&map, item, Some(&current), parent)?;
             if ops.is_empty() {
-                return Ok((ActionKind::Unchanged, Some(work_item), "ADO already holds these values".into()));
+                return Ok((
+                    ActionKind::Unchanged,
+                    Some(work_item),
+                    "ADO already holds these values".into(),
+                ));
             }
             if dry_run {
-                return Ok((ActionKind::Update, Some(work_item), format!("would change {} value(s)", ops.len() - 1)));
+                return Ok((
+                    ActionKind::Update,
+                    Some(work_item),
+                    format!("would change {} value(s)", ops.len() - 1),
+                ));
             }
             match client.update_work_item(work_item, &ops) {
                 Ok(updated) => {
@@ -356,10 +533,16 @@ impl Engine<'_> {
                         synced_at: now.to_string(),
                     };
                     write_link(store, ctx, &record, link.as_ref().map(|(_, v)| *v))?;
-                    return Ok((ActionKind::Update, Some(work_item), format!("updated to rev {}", updated.rev)));
+                    return Ok((
+                        ActionKind::Update,
+                        Some(work_item),
+                        format!("updated to rev {}", updated.rev),
+                    ));
                 }
-                Err(SyncError::Conflict(_)) | Err(SyncError::AdoError(crate::api::AdoFailure { status: 400 | 409, .. }))
-                    if attempts < 3 => {}
+                Err(SyncError::Conflict(_))
+                | Err(SyncError::AdoError(crate::api::AdoFailure {
+                    status: 400 | 409, ..
+                })) if attempts < 3 => {}
                 Err(e) => return Err(e),
             }
         }
@@ -368,7 +551,12 @@ impl Engine<'_> {
 
 /// Write a link and its host index; the link record is compare-and-swapped so two instances
 /// cannot overwrite each other's newer link.
-fn write_link(store: &Store, ctx: &IntegrationContext, record: &LinkRecord, version: Option<u64>) -> Result<()> {
+fn write_link(
+    store: &Store,
+    ctx: &IntegrationContext,
+    record: &LinkRecord,
+    version: Option<u64>,
+) -> Result<()> {
     let key = keys::link_by_work_item(&ctx.connection.id, record.work_item);
     if !store.put_if(&key, version, record)? {
         return Err(SyncError::Conflict(format!(
@@ -376,6 +564,9 @@ fn write_link(store: &Store, ctx: &IntegrationContext, record: &LinkRecord, vers
             record.work_item
         )));
     }
-    store.put(&keys::link_by_host(&ctx.connection.id, &record.host_id), &record.work_item)?;
+    store.put(
+        &keys::link_by_host(&ctx.connection.id, &record.host_id),
+        &record.work_item,
+    )?;
     Ok(())
 }

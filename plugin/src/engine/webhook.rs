@@ -46,7 +46,9 @@ fn parse_event(body: &Value) -> Result<Event> {
             .and_then(Value::as_i64)
             .filter(|id| *id > 0)
             .or_else(|| resource.pointer("/revision/id").and_then(Value::as_i64))
-            .ok_or_else(|| SyncError::BadPayload("updated event without resource.workItemId".into()))?;
+            .ok_or_else(|| {
+                SyncError::BadPayload("updated event without resource.workItemId".into())
+            })?;
         let rev = resource
             .get("rev")
             .and_then(Value::as_i64)
@@ -60,13 +62,21 @@ fn parse_event(body: &Value) -> Result<Event> {
             .ok_or_else(|| SyncError::BadPayload("event without resource.id".into()))?;
         (id, resource.get("rev").and_then(Value::as_i64).unwrap_or(0))
     };
-    Ok(Event { kind, project_id, work_item, rev })
+    Ok(Event {
+        kind,
+        project_id,
+        work_item,
+        rev,
+    })
 }
 
 impl Engine<'_> {
     /// The webhook path of this workspace.
     pub fn webhook_path(&self) -> Result<String> {
-        Ok(format!("/webhooks/{}/ado", self.workspace_schema()?.workspace_id))
+        Ok(format!(
+            "/webhooks/{}/ado",
+            self.workspace_schema()?.workspace_id
+        ))
     }
 
     /// Handle one delivery.
@@ -84,16 +94,25 @@ impl Engine<'_> {
                 request.body.len()
             )));
         }
-        if let Some((_, ct)) = request.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        if let Some((_, ct)) = request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             if !ct.to_ascii_lowercase().contains("json") {
-                return Err(SyncError::BadPayload(format!("content type '{ct}' is not JSON")));
+                return Err(SyncError::BadPayload(format!(
+                    "content type '{ct}' is not JSON"
+                )));
             }
         }
         let body: Value = serde_json::from_slice(&request.body)
             .map_err(|e| SyncError::BadPayload(format!("body is not JSON ({e})")))?;
         let event = parse_event(&body)?;
         let integrations: Vec<IntegrationRecord> = self.store().all(keys::INTEGRATIONS)?;
-        let Some(integration) = integrations.iter().find(|i| i.project_id.eq_ignore_ascii_case(&event.project_id)) else {
+        let Some(integration) = integrations
+            .iter()
+            .find(|i| i.project_id.eq_ignore_ascii_case(&event.project_id))
+        else {
             return Ok(WebhookOutcome::Ignored(IgnoredReason::ProjectNotIntegrated));
         };
         let ctx = self.context(&integration.id)?;
@@ -116,7 +135,11 @@ impl Engine<'_> {
                 }
                 l.fingerprint = String::new();
                 l.ado_rev = event.rev.max(l.ado_rev);
-                store.put_if(&keys::link_by_work_item(&ctx.connection.id, l.work_item), Some(version), &l)?;
+                store.put_if(
+                    &keys::link_by_work_item(&ctx.connection.id, l.work_item),
+                    Some(version),
+                    &l,
+                )?;
                 return Ok(WebhookOutcome::Applied(vec![HostChange::Delete(l.host_id)]));
             }
             _ => return Ok(WebhookOutcome::Ignored(IgnoredReason::EventNotHandled)),
@@ -131,7 +154,9 @@ impl Engine<'_> {
         let client = self.client(&ctx.connection)?;
         let current = match client.work_item(event.work_item) {
             Ok(v) => WorkItem::from_json(&v)?,
-            Err(SyncError::NotFound(_)) => return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate)),
+            Err(SyncError::NotFound(_)) => {
+                return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate))
+            }
             Err(e) => return Err(e),
         };
         let map = ctx.map_context();
@@ -152,7 +177,11 @@ impl Engine<'_> {
         let fingerprint = of_host_item(&mapped);
         if let Some((l, _)) = &link {
             if l.fingerprint == fingerprint {
-                let reason = if l.ado_rev >= current.rev { IgnoredReason::Echo } else { IgnoredReason::Duplicate };
+                let reason = if l.ado_rev >= current.rev {
+                    IgnoredReason::Echo
+                } else {
+                    IgnoredReason::Duplicate
+                };
                 return Ok(WebhookOutcome::Ignored(reason));
             }
         }
@@ -166,10 +195,19 @@ impl Engine<'_> {
         };
         let key = keys::link_by_work_item(&ctx.connection.id, current.id);
         if !store.put_if(&key, link.as_ref().map(|(_, v)| *v), &record)? {
-            return Err(SyncError::Conflict(format!("work item {} was synchronised by another instance meanwhile", current.id)));
+            return Err(SyncError::Conflict(format!(
+                "work item {} was synchronised by another instance meanwhile",
+                current.id
+            )));
         }
-        store.put(&keys::link_by_host(&ctx.connection.id, &record.host_id), &record.work_item)?;
-        let change = if link.as_ref().is_some_and(|(l, _)| !l.fingerprint.is_empty()) {
+        store.put(
+            &keys::link_by_host(&ctx.connection.id, &record.host_id),
+            &record.work_item,
+        )?;
+        let change = if link
+            .as_ref()
+            .is_some_and(|(l, _)| !l.fingerprint.is_empty())
+        {
             HostChange::Update(mapped)
         } else {
             HostChange::Create(mapped)
@@ -198,7 +236,9 @@ impl Engine<'_> {
                 return Ok(());
             }
         }
-        Err(SyncError::Conflict("webhook counters kept changing; gave up".into()))
+        Err(SyncError::Conflict(
+            "webhook counters kept changing; gave up".into(),
+        ))
     }
 
     /// Webhook health of a connection.

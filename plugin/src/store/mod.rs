@@ -47,11 +47,18 @@ impl<'a> Store<'a> {
     /// Write a record unconditionally.
     pub fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<u64> {
         let bytes = serde_json::to_vec(value).map_err(|e| SyncError::Internal(e.to_string()))?;
-        self.kv.set(key, &bytes).map_err(|e| SyncError::storage(e.0))
+        self.kv
+            .set(key, &bytes)
+            .map_err(|e| SyncError::storage(e.0))
     }
 
     /// Write a record only if its version is still `expected`; `Ok(false)` when someone else wrote first.
-    pub fn put_if<T: Serialize>(&self, key: &str, expected: Option<u64>, value: &T) -> Result<bool> {
+    pub fn put_if<T: Serialize>(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &T,
+    ) -> Result<bool> {
         let bytes = serde_json::to_vec(value).map_err(|e| SyncError::Internal(e.to_string()))?;
         self.kv
             .compare_and_swap(key, expected, &bytes)
@@ -66,7 +73,9 @@ impl<'a> Store<'a> {
 
     /// Keys under a prefix.
     pub fn keys(&self, prefix: &str) -> Result<Vec<String>> {
-        self.kv.list_keys(prefix).map_err(|e| SyncError::storage(e.0))
+        self.kv
+            .list_keys(prefix)
+            .map_err(|e| SyncError::storage(e.0))
     }
 
     /// All records under a prefix.

@@ -298,7 +298,39 @@ impl PluginHost {
         call_export!(self, ado_sync_plugin_sync_once.call_run(request))
     }
 
+    /// The recorded decisions about one item, newest first.
+    pub async fn history(
+        &self,
+        integration: &str,
+        item: &ItemRef,
+    ) -> CallResult<Vec<HistoryEntry>> {
+        call_export!(
+            self,
+            ado_sync_plugin_sync_once.call_history(&integration.to_string(), item)
+        )
+    }
+
     // ---- on-webhook ----
+
+    /// Create the webhook's service-hook subscriptions (idempotent).
+    pub async fn provision_webhook(
+        &self,
+        connection: &str,
+        public_base_url: &str,
+    ) -> CallResult<ProvisionOutcome> {
+        call_export!(
+            self,
+            ado_sync_plugin_on_webhook.call_provision(&connection.to_string(), public_base_url)
+        )
+    }
+
+    /// Re-enable degraded subscriptions and fill the gap since the last event.
+    pub async fn heal_webhook(&self, connection: &str) -> CallResult<HealOutcome> {
+        call_export!(
+            self,
+            ado_sync_plugin_on_webhook.call_heal(&connection.to_string())
+        )
+    }
 
     /// Handle a webhook delivery.
     pub async fn handle_webhook(&self, request: &WebhookRequest) -> CallResult<WebhookOutcome> {

@@ -4,9 +4,9 @@
 use crate::api::bindings::ado_sync::plugin::{secrets, storage};
 use crate::api::bindings::exports::ado_sync::plugin::{configure, map_item, on_webhook, sync_once};
 use crate::api::{
-    AdoPatch, ConnectionInfo, ConnectionTarget, HostItem, Mapping, ProjectDiscovery,
-    ProjectIntegration, SyncError, SyncOutcome, SyncRequest, WebhookOutcome, WebhookRequest,
-    WebhookStatus, WorkspaceSchema,
+    AdoPatch, ConnectionInfo, ConnectionTarget, HealOutcome, HistoryEntry, HostItem, ItemRef,
+    Mapping, ProjectDiscovery, ProjectIntegration, ProvisionOutcome, SyncError, SyncOutcome,
+    SyncRequest, WebhookOutcome, WebhookRequest, WebhookStatus, WorkspaceSchema,
 };
 use crate::engine::Engine;
 use crate::ports::{Http, HttpRequest, HttpResponse, Kv, KvError, TransportError, Vault};
@@ -82,6 +82,12 @@ impl Http for WasiHttp {
 
     fn sleep_ms(&self, millis: u64) {
         wstd::runtime::block_on(wstd::task::sleep(wstd::time::Duration::from_millis(millis)));
+    }
+
+    fn random_hex(&self, bytes: usize) -> String {
+        let mut buf = vec![0u8; bytes];
+        wstd::rand::get_random_bytes(&mut buf);
+        buf.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     fn now_rfc3339(&self) -> String {
@@ -204,11 +210,23 @@ impl on_webhook::Guest for Component {
     fn status(connection: String) -> Result<WebhookStatus, SyncError> {
         engine(|e| e.webhook_status(&connection))
     }
+    fn provision(
+        connection: String,
+        public_base_url: String,
+    ) -> Result<ProvisionOutcome, SyncError> {
+        engine(|e| e.provision(&connection, &public_base_url))
+    }
+    fn heal(connection: String) -> Result<HealOutcome, SyncError> {
+        engine(|e| e.heal(&connection))
+    }
 }
 
 impl sync_once::Guest for Component {
     fn run(request: SyncRequest) -> Result<SyncOutcome, SyncError> {
         engine(|e| e.sync_once(&request))
+    }
+    fn history(integration: String, item: ItemRef) -> Result<Vec<HistoryEntry>, SyncError> {
+        engine(|e| e.history(&integration, &item))
     }
 }
 

@@ -39,7 +39,8 @@ impl HttpResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransportError(pub String);
 
-/// Outgoing HTTP (`wasi:http/outgoing-handler` in the component).
+/// Outgoing HTTP (`wasi:http/outgoing-handler` in the component), plus the clock and entropy
+/// WASI gives.
 pub trait Http {
     /// Send one request.
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
@@ -54,6 +55,9 @@ pub trait Http {
 
     /// Current time, RFC 3339 UTC.
     fn now_rfc3339(&self) -> String;
+
+    /// `bytes` random bytes from the system's secure source, as lower-case hex.
+    fn random_hex(&self, bytes: usize) -> String;
 }
 
 /// A storage failure reported by the host.

@@ -38,7 +38,8 @@ async fn ado_to_host_builds_the_workspace_and_sends_only_the_needed_requests() {
         .expect("sync");
     s.apply(&outcome.changes);
 
-    // Exactly one WIQL query and one batch read (the seed has fewer than 200 items).
+    // One WIQL query per mapped type, parents' levels first, then one batch read (the seed has
+    // fewer than 200 items).
     let requests = s.sim.requests();
     let shape: Vec<(String, String)> = requests
         .iter()
@@ -49,21 +50,28 @@ async fn ado_to_host_builds_the_workspace_and_sends_only_the_needed_requests() {
             )
         })
         .collect();
+    let wiql = ("POST".to_string(), "wit/wiql".to_string());
+    let batch_read = ("POST".to_string(), "wit/workitemsbatch".to_string());
     assert_eq!(
         shape,
-        vec![
-            ("POST".to_string(), "wit/wiql".to_string()),
-            ("POST".to_string(), "wit/workitemsbatch".to_string())
-        ],
+        vec![wiql.clone(), wiql.clone(), wiql.clone(), wiql, batch_read],
         "requests: {shape:?}"
     );
-    let wiql = requests[0].json().expect("wiql body");
-    let query = wiql["query"].as_str().expect("query text");
-    assert!(
-        query.contains("[System.WorkItemType] IN ('Epic', 'Feature', 'User Story', 'Task')"),
-        "{query}"
-    );
-    let batch = requests[1].json().expect("batch body");
+    for (request, ty) in requests
+        .iter()
+        .zip(["Epic", "Feature", "User Story", "Task"])
+    {
+        let query = request.json().expect("wiql body")["query"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            query.contains(&format!("[System.WorkItemType] IN ('{ty}')")),
+            "{query}"
+        );
+        assert!(query.contains("[System.TeamProject] = @project"), "{query}");
+    }
+    let batch = requests[4].json().expect("batch body");
     let ids = batch["ids"].as_array().expect("ids");
     assert!(ids.len() <= 200);
     assert_eq!(batch["$expand"], "relations");
@@ -160,7 +168,7 @@ async fn ado_to_host_builds_the_workspace_and_sends_only_the_needed_requests() {
         "host holds exactly the mapped items"
     );
     assert_eq!(outcome.report.totals.created as usize, expected);
-    assert_eq!(outcome.report.ado_requests, 2);
+    assert_eq!(outcome.report.ado_requests, 5);
 
     // A second run changes nothing and creates no duplicate.
     let again = s

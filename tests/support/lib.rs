@@ -4,7 +4,7 @@
 use ado_sync_host::ado_sim::AdoSim;
 use ado_sync_host::api::*;
 use ado_sync_host::imports::secrets::MemoryVault;
-use ado_sync_host::imports::storage::{MemoryStorage, Storage};
+use ado_sync_host::imports::storage::{FailingStorage, MemoryStorage, Storage};
 use ado_sync_host::workspace::{sample, Workspace};
 use ado_sync_host::{Limits, PluginHost, Runtime};
 use std::sync::{Arc, OnceLock};
@@ -35,8 +35,8 @@ pub struct Scenario {
     pub sim: AdoSim,
     /// The host with the component.
     pub host: PluginHost,
-    /// The plugin's storage (to inspect).
-    pub storage: Arc<MemoryStorage>,
+    /// The plugin's storage (to inspect, and to make writes fail).
+    pub storage: Arc<FailingStorage<MemoryStorage>>,
     /// The host workspace.
     pub workspace: Workspace,
 }
@@ -50,7 +50,7 @@ impl Scenario {
 
     /// A scenario over an existing simulator.
     pub async fn with_sim(sim: AdoSim) -> Scenario {
-        let storage = Arc::new(MemoryStorage::new());
+        let storage = Arc::new(FailingStorage::new(MemoryStorage::new()));
         let host =
             PluginHost::with_runtime(runtime(), storage.clone(), Arc::new(MemoryVault::new()));
         host.redirect(CLOUD_URL, &sim.uri());
@@ -111,12 +111,50 @@ impl Scenario {
 
     /// Every stored record as text (to look for secrets).
     pub fn storage_dump(&self) -> String {
+        self.storage_dump_except(&[])
+    }
+
+    /// Every stored record as text, leaving out keys under the given prefixes.
+    pub fn storage_dump_except(&self, prefixes: &[&str]) -> String {
         self.storage
             .dump()
             .unwrap_or_default()
             .into_iter()
+            .filter(|(k, _)| !prefixes.iter().any(|p| k.starts_with(p)))
             .map(|(k, v)| format!("{k}={}\n", String::from_utf8_lossy(&v)))
             .collect()
+    }
+
+    /// Run ADO → host over the whole project and apply the changes.
+    pub async fn pull(&mut self, integration: &str) -> SyncOutcome {
+        let request = SyncRequest {
+            host_items: self.workspace.item_list(),
+            ..sync_request(integration, SyncDirection::AdoToHost)
+        };
+        let outcome = self
+            .host
+            .sync_once(&request)
+            .await
+            .expect("ADO -> host sync");
+        self.apply(&outcome.changes);
+        outcome
+    }
+
+    /// Run host → ADO for the whole workspace.
+    pub async fn push(&mut self, integration: &str) -> SyncOutcome {
+        let request = SyncRequest {
+            host_items: self.workspace.item_list(),
+            ..sync_request(integration, SyncDirection::HostToAdo)
+        };
+        self.host
+            .sync_once(&request)
+            .await
+            .expect("host -> ADO sync")
+    }
+
+    /// The host item linked to a work item (deterministic id of items that came from ADO).
+    pub fn host_id(&self, connection: &str, work_item: i64) -> String {
+        format!("ado-{connection}-{work_item}")
     }
 }
 
@@ -151,5 +189,7 @@ pub fn sync_request(integration: &str, direction: SyncDirection) -> SyncRequest 
         host_scope: HostScope::WholeWorkspace,
         host_items: vec![],
         dry_run: false,
+        page_size: None,
+        cursor: None,
     }
 }

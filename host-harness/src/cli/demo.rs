@@ -34,6 +34,8 @@ pub struct DemoReport {
     pub push: SyncReport,
     /// The work item created from the host story.
     pub created_work_item: Option<i64>,
+    /// The webhook's URL and subscriptions.
+    pub webhook_provisioned: ProvisionOutcome,
     /// Webhook deliveries replayed from ADO after a person edited items there.
     pub webhook_outcomes: Vec<String>,
     /// Webhook health afterwards.
@@ -102,6 +104,8 @@ pub async fn run(component: &Path, db: &Path) -> anyhow::Result<DemoReport> {
         host_scope: scope,
         host_items,
         dry_run: false,
+        page_size: None,
+        cursor: None,
     };
     let first = host
         .sync_once(&request(
@@ -153,6 +157,12 @@ pub async fn run(component: &Path, db: &Path) -> anyhow::Result<DemoReport> {
     persist::save(&mut conn, &workspace)?;
     let created_work_item = sim.find_by_title("Export invoices as PDF");
 
+    // The webhook: subscriptions created through ADO's Service Hooks API, with a delivery credential.
+    let provisioned = host
+        .provision_webhook(&connection.id, "https://sync.acme.example")
+        .await
+        .map_err(plugin)?;
+
     // A person edits in ADO; the service hooks arrive at the workspace's webhook URL.
     let _ = sim.drain_events();
     if let Some(id) = sim.find_by_title("Dashboards for error rates") {
@@ -167,9 +177,21 @@ pub async fn run(component: &Path, db: &Path) -> anyhow::Result<DemoReport> {
     let path = host.webhook_path().await.map_err(plugin)?;
     let mut webhook_outcomes = Vec::new();
     for event in sim.drain_events() {
+        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+        if let Some(inputs) = event["subscriptionId"]
+            .as_str()
+            .and_then(|id| sim.subscription_consumer_inputs(id))
+        {
+            let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
+            let password = inputs["basicAuthPassword"].as_str().unwrap_or_default();
+            use base64::Engine as _;
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            headers.push(("authorization".to_string(), format!("Basic {token}")));
+        }
         let delivery = WebhookRequest {
             path: path.clone(),
-            headers: vec![("content-type".into(), "application/json".into())],
+            headers,
             body: serde_json::to_vec(&event)?,
         };
         let kind = event["eventType"].as_str().unwrap_or("?").to_string();
@@ -206,6 +228,7 @@ pub async fn run(component: &Path, db: &Path) -> anyhow::Result<DemoReport> {
         host_items_after_first_sync: after_first,
         push: push.report,
         created_work_item,
+        webhook_provisioned: provisioned,
         webhook_outcomes,
         webhook,
         second_sync: second.report,

@@ -146,7 +146,103 @@ impl SqliteStorage {
         })
     }
 
-    fn next_version(tx: &rusqlite::Transaction) -> Result<u64> {
+    /// Run `f` on the store's connection: the runnable host keeps its own tables (the workspace)
+    /// in the same file, so they can share one transaction with the plugin's writes.
+    pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> Result<T> {
+        let mut conn = lock(&self.conn)?;
+        Ok(f(&mut conn))
+    }
+
+    /// Start a unit of work: every write the plugin makes until [`UnitOfWork::commit_with`]
+    /// joins one SQLite transaction (taken `IMMEDIATE`, so it holds the write lock), together
+    /// with whatever the host writes in `commit_with`. Dropping it uncommitted rolls back.
+    ///
+    /// The caller must keep other users of this store out while it is open (the runnable host
+    /// runs one plugin call at a time); their writes would otherwise join the transaction.
+    pub fn begin(self: &std::sync::Arc<Self>) -> Result<UnitOfWork> {
+        lock(&self.conn)?
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(sql)?;
+        Ok(UnitOfWork {
+            storage: self.clone(),
+            open: true,
+        })
+    }
+}
+
+/// One transaction spanning a plugin call and the host's own writes; see [`SqliteStorage::begin`].
+pub struct UnitOfWork {
+    storage: std::sync::Arc<SqliteStorage>,
+    open: bool,
+}
+
+impl UnitOfWork {
+    /// Run the host's writes on the same connection, then commit everything at once. When `f`
+    /// fails, everything (the plugin's writes too) is rolled back and the error returned.
+    pub fn commit_with<E: std::fmt::Display>(
+        mut self,
+        f: impl FnOnce(&Connection) -> std::result::Result<(), E>,
+    ) -> Result<()> {
+        self.open = false;
+        let conn = lock(&self.storage.conn)?;
+        if let Err(e) = f(&conn) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StorageFailure(format!("host write failed: {e}")));
+        }
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(sql(e));
+        }
+        Ok(())
+    }
+
+    /// Commit the plugin's writes alone.
+    pub fn commit(self) -> Result<()> {
+        self.commit_with(|_| Ok::<(), StorageFailure>(()))
+    }
+
+    /// Undo everything written since [`SqliteStorage::begin`].
+    pub fn rollback(mut self) {
+        self.undo();
+    }
+
+    fn undo(&mut self) {
+        if std::mem::take(&mut self.open) {
+            if let Ok(conn) = lock(&self.storage.conn) {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for UnitOfWork {
+    fn drop(&mut self) {
+        self.undo();
+    }
+}
+
+impl SqliteStorage {
+    /// A write of one key: its own transaction, or a savepoint inside an open unit of work.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.conn)?;
+        if conn.is_autocommit() {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(sql)?;
+            Ok(out)
+        } else {
+            let sp = conn.savepoint().map_err(sql)?;
+            let out = f(&sp)?;
+            sp.commit().map_err(sql)?;
+            Ok(out)
+        }
+    }
+
+    fn next_version(tx: &Connection) -> Result<u64> {
         let v: i64 = tx
             .query_row(
                 "UPDATE plugin_kv_seq SET next = next + 1 WHERE id = 0 RETURNING next - 1",
@@ -181,17 +277,16 @@ impl Storage for SqliteStorage {
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<u64> {
         check_size(value)?;
-        let mut conn = lock(&self.conn)?;
-        let tx = conn.transaction().map_err(sql)?;
-        let v = Self::next_version(&tx)?;
-        tx.execute(
-            "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
-            params![key, value, v as i64],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        Ok(v)
+        self.write(|tx| {
+            let v = Self::next_version(tx)?;
+            tx.execute(
+                "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
+                params![key, value, v as i64],
+            )
+            .map_err(sql)?;
+            Ok(v)
+        })
     }
     fn delete(&self, key: &str) -> Result<()> {
         lock(&self.conn)?
@@ -217,28 +312,25 @@ impl Storage for SqliteStorage {
         value: &[u8],
     ) -> Result<Option<u64>> {
         check_size(value)?;
-        let mut conn = lock(&self.conn)?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        self.write(|tx| {
+            let current: Option<i64> = tx
+                .query_row("SELECT version FROM plugin_kv WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql)?;
+            if current.map(|v| v as u64) != expected {
+                return Ok(None);
+            }
+            let v = Self::next_version(tx)?;
+            tx.execute(
+                "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
+                params![key, value, v as i64],
+            )
             .map_err(sql)?;
-        let current: Option<i64> = tx
-            .query_row("SELECT version FROM plugin_kv WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(sql)?;
-        if current.map(|v| v as u64) != expected {
-            return Ok(None);
-        }
-        let v = Self::next_version(&tx)?;
-        tx.execute(
-            "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
-            params![key, value, v as i64],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        Ok(Some(v))
+            Ok(Some(v))
+        })
     }
     fn dump(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let conn = lock(&self.conn)?;
@@ -278,6 +370,55 @@ mod tests {
     }
 
     #[test]
+    fn a_unit_of_work_commits_plugin_and_host_writes_together_or_not_at_all() {
+        let s = std::sync::Arc::new(SqliteStorage::in_memory().unwrap());
+        s.with_connection(|c| c.execute_batch("CREATE TABLE host (v TEXT)"))
+            .unwrap()
+            .unwrap();
+        let before = s.set("kept", b"1").unwrap();
+
+        let uow = s.begin().unwrap();
+        s.set("a", b"1").unwrap();
+        assert!(s
+            .compare_and_swap("kept", Some(before), b"2")
+            .unwrap()
+            .is_some());
+        uow.rollback();
+        assert_eq!(s.get("a").unwrap(), None, "rolled back");
+        assert_eq!(s.get("kept").unwrap().map(|(v, _)| v), Some(b"1".to_vec()));
+
+        let uow = s.begin().unwrap();
+        s.set("b", b"1").unwrap();
+        drop(uow);
+        assert_eq!(s.get("b").unwrap(), None, "dropping uncommitted rolls back");
+
+        let uow = s.begin().unwrap();
+        s.set("c", b"1").unwrap();
+        let failed = uow.commit_with(|c| c.execute_batch("INSERT INTO missing VALUES (1)"));
+        assert!(failed.is_err());
+        assert_eq!(
+            s.get("c").unwrap(),
+            None,
+            "a failing host write undoes the plugin's"
+        );
+
+        let uow = s.begin().unwrap();
+        s.set("d", b"1").unwrap();
+        uow.commit_with(|c| c.execute_batch("INSERT INTO host VALUES ('x')"))
+            .unwrap();
+        assert!(s.get("d").unwrap().is_some());
+        let n: i64 = s
+            .with_connection(|c| c.query_row("SELECT count(*) FROM host", [], |r| r.get(0)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 1);
+        assert!(
+            s.set("e", b"after").is_ok(),
+            "writes work again outside a unit"
+        );
+    }
+
+    #[test]
     fn memory_storage_behaves() {
         exercise(&MemoryStorage::new());
     }
@@ -294,5 +435,69 @@ mod tests {
         let s = SqliteStorage::open(&dir).unwrap();
         assert_eq!(s.get("k").unwrap().map(|(v, _)| v), Some(b"v".to_vec()));
         let _ = std::fs::remove_file(&dir);
+    }
+}
+
+/// Storage that fails chosen writes (tests of crash consistency): the next `times` writes whose
+/// key starts with `prefix` fail as if the database were gone; everything else passes through.
+pub struct FailingStorage<S> {
+    inner: S,
+    plan: Mutex<Option<(String, usize)>>,
+}
+
+impl<S: Storage> FailingStorage<S> {
+    /// Wrap a store.
+    pub fn new(inner: S) -> Self {
+        FailingStorage {
+            inner,
+            plan: Mutex::new(None),
+        }
+    }
+
+    /// Fail the next `times` writes under `prefix`.
+    pub fn fail_writes(&self, prefix: &str, times: usize) {
+        if let Ok(mut p) = self.plan.lock() {
+            *p = Some((prefix.to_string(), times));
+        }
+    }
+
+    fn should_fail(&self, key: &str) -> Result<()> {
+        let mut plan = lock(&self.plan)?;
+        if let Some((prefix, left)) = plan.as_mut() {
+            if key.starts_with(prefix.as_str()) && *left > 0 {
+                *left -= 1;
+                return Err(StorageFailure(format!("injected failure writing {key}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Storage> Storage for FailingStorage<S> {
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>> {
+        self.inner.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<u64> {
+        self.should_fail(key)?;
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        self.should_fail(key)?;
+        self.inner.delete(key)
+    }
+    fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        self.inner.list_keys(prefix)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Option<u64>> {
+        self.should_fail(key)?;
+        self.inner.compare_and_swap(key, expected, value)
+    }
+    fn dump(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        self.inner.dump()
     }
 }

@@ -16,9 +16,10 @@ pub use exports::ado_sync::plugin::configure::{
 };
 pub use exports::ado_sync::plugin::map_item::{AdoPatch, PatchOperation};
 pub use exports::ado_sync::plugin::on_webhook::{
-    IgnoredReason, WebhookOutcome, WebhookRequest, WebhookStatus,
+    HealOutcome, IgnoredReason, ProvisionOutcome, SubscriptionInfo, WebhookOutcome, WebhookRequest,
+    WebhookStatus,
 };
 pub use exports::ado_sync::plugin::sync_once::{
-    ActionKind, AdoFilter, HostScope, ItemAction, ItemFailure, SyncDirection, SyncOutcome,
-    SyncReport, SyncRequest, TypeCounts,
+    ActionKind, AdoFilter, HistoryEntry, HostScope, ItemAction, ItemFailure, ItemRef,
+    SyncDirection, SyncOutcome, SyncReport, SyncRequest, TypeCounts,
 };

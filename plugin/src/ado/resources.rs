@@ -228,6 +228,22 @@ impl AdoClient<'_> {
             .unwrap_or_default())
     }
 
+    /// Run a WIQL query comparing dates with their time of day (`timePrecision=true`).
+    pub fn wiql_precise(&self, project: &str, query: &str) -> Result<Vec<i64>> {
+        let v = self.post(
+            &format!("{}/_apis/wit/wiql?timePrecision=true", seg(project)),
+            &json!({ "query": query }),
+        )?;
+        Ok(v.get("workItems")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|w| w.get("id").and_then(Value::as_i64))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// The `workitemsbatch` request for up to 200 ids (all fields and relations).
     pub fn batch_request(&self, project: &str, ids: &[i64]) -> crate::ports::HttpRequest {
         let body = json!({ "ids": ids, "$expand": "relations", "errorPolicy": "omit" });

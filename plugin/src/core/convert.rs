@@ -14,6 +14,19 @@ use crate::core::values::{
 use crate::core::work_item::{WorkItem, PARENT_REL};
 use serde_json::{json, Value};
 
+/// Prefix of the marker tag a work item created from the host carries.
+pub const MARKER_PREFIX: &str = "ado-sync-";
+
+/// The marker tag of a host item: lets a crashed create be found instead of repeated.
+pub fn marker_tag(host_id: &str) -> String {
+    crate::core::ids::short_id("ado-sync", &[host_id])
+}
+
+/// Whether a tag is one of our markers (never shown to the host).
+pub fn is_marker(tag: &str) -> bool {
+    tag.starts_with(MARKER_PREFIX)
+}
+
 /// Everything needed to map items of one project integration.
 pub struct MapContext<'a> {
     /// The connection id (part of deterministic host ids).
@@ -226,7 +239,10 @@ pub fn to_host(
     item.tags = wi
         .str_field("System.Tags")
         .map(parse_tags)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !is_marker(t))
+        .collect();
     for fm in &ctx.mapping.fields {
         if fm.direction == Direction::ToAdo || is_built_in(&fm.host_field) {
             continue;
@@ -355,13 +371,17 @@ pub fn to_ado(
         .and_then(Value::as_str)
         .map(parse_tags)
         .unwrap_or_default();
-    if !same_tags(&current_tags, &item.tags) {
-        if item.tags.is_empty() {
+    let (markers, visible): (Vec<String>, Vec<String>) =
+        current_tags.into_iter().partition(|t| is_marker(t));
+    if !same_tags(&visible, &item.tags) {
+        let mut all = item.tags.clone();
+        all.extend(markers);
+        if all.is_empty() {
             ops.push(PatchOp::remove("/fields/System.Tags"));
         } else {
             ops.push(PatchOp::add(
                 "/fields/System.Tags",
-                json!(format_tags(&item.tags)),
+                json!(format_tags(&all)),
             ));
         }
     }

@@ -5,6 +5,7 @@ pub mod fingerprint;
 pub mod ids;
 pub mod kinds;
 pub mod mapping;
+pub mod merge;
 pub mod order;
 pub mod paths;
 pub mod propose;

@@ -3,6 +3,7 @@
 
 pub mod configure;
 pub mod context;
+pub mod links;
 pub mod map_item;
 pub mod sync;
 pub mod webhook;

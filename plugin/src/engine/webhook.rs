@@ -1,31 +1,52 @@
-//! ADO service-hook deliveries: validate, find the integration, map, and decide what the host
-//! must change. Echoes of our own writes and stale or repeated deliveries change nothing.
+//! ADO service-hook deliveries: authenticate, validate, find the integration, and decide what
+//! the host must change. Echoes of our own writes and stale or repeated deliveries change
+//! nothing. Also provisioning of the subscriptions and healing after ADO degraded them.
 
+use crate::ado::auth::{basic_header, Credentials};
 use crate::api::{
-    HostChange, IgnoredReason, Result, SyncError, WebhookOutcome, WebhookRequest, WebhookStatus,
+    ActionKind, HealOutcome, HistoryEntry, HostChange, IgnoredReason, ProvisionOutcome, Result,
+    SubscriptionInfo, SyncError, WebhookOutcome, WebhookRequest, WebhookStatus,
 };
-use crate::core::convert::to_host;
-use crate::core::fingerprint::of_host_item;
-use crate::core::ids::host_id_for;
-use crate::core::work_item::WorkItem;
+use crate::core::query::{quote, select_ids};
+use crate::core::work_item::{list_items, WorkItem};
 use crate::engine::context::IntegrationContext;
+use crate::engine::sync::incoming::Incoming;
 use crate::engine::Engine;
 use crate::store::keys;
-use crate::store::records::{IntegrationRecord, LinkRecord, WebhookRecord};
-use serde_json::Value;
+use crate::store::records::{ConnectionRecord, IntegrationRecord, WebhookRecord};
+use serde_json::{json, Value};
 
 /// ADO caps service-hook payloads at 2 MB.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
+/// The user name of the delivery credential.
+pub const DELIVERY_USER: &str = "ado-sync";
+/// The events the webhook subscribes to.
+pub const EVENTS: [&str; 4] = [
+    "workitem.created",
+    "workitem.updated",
+    "workitem.deleted",
+    "workitem.restored",
+];
 
 /// A delivery, parsed.
-struct Event {
-    kind: String,
-    project_id: String,
-    work_item: i64,
-    rev: i64,
+#[derive(Debug, PartialEq)]
+pub struct Event {
+    /// `workitem.updated`, …
+    pub kind: String,
+    /// The project GUID.
+    pub project_id: String,
+    /// The work item id.
+    pub work_item: i64,
+    /// The revision the event is about (0 when unknown).
+    pub rev: i64,
+    /// `System.ChangedDate` of that revision, when present.
+    pub changed_date: Option<String>,
 }
 
-fn parse_event(body: &Value) -> Result<Event> {
+/// Read the parts of a delivery the plugin needs. `workitem.updated` carries a WorkItemUpdate
+/// (id = update number; the work item id is `workItemId` or `revision.id`); the others carry the
+/// work item itself.
+pub fn parse_event(body: &Value) -> Result<Event> {
     let kind = body
         .get("eventType")
         .and_then(Value::as_str)
@@ -34,40 +55,74 @@ fn parse_event(body: &Value) -> Result<Event> {
     let resource = body
         .get("resource")
         .filter(|r| r.is_object())
-        .ok_or_else(|| SyncError::BadPayload("missing resource".into()))?;
+        .ok_or_else(|| SyncError::BadPayload("missing or non-object resource".into()))?;
     let project_id = body
         .pointer("/resourceContainers/project/id")
         .and_then(Value::as_str)
-        .unwrap_or_default()
+        .ok_or_else(|| SyncError::BadPayload("missing resourceContainers.project.id".into()))?
         .to_string();
-    let (work_item, rev) = if kind == "workitem.updated" {
-        let id = resource
-            .get("workItemId")
-            .and_then(Value::as_i64)
-            .filter(|id| *id > 0)
-            .or_else(|| resource.pointer("/revision/id").and_then(Value::as_i64))
+    let positive = |v: Option<&Value>| v.and_then(Value::as_i64).filter(|id| *id > 0);
+    let (work_item, rev, fields) = if kind == "workitem.updated" {
+        // `workItemId` 0 or missing is a known artefact of the documented sample: fall back to the
+        // revision. Any other non-positive or non-integer value is a malformed payload.
+        let declared = match resource.get("workItemId") {
+            None => None,
+            Some(v) => match v.as_i64() {
+                Some(0) => None,
+                Some(id) if id > 0 => Some(id),
+                _ => {
+                    return Err(SyncError::BadPayload(format!(
+                        "resource.workItemId is not a work item id: {v}"
+                    )))
+                }
+            },
+        };
+        let id = declared
+            .or_else(|| positive(resource.pointer("/revision/id")))
             .ok_or_else(|| {
                 SyncError::BadPayload("updated event without resource.workItemId".into())
             })?;
-        let rev = resource
-            .get("rev")
-            .and_then(Value::as_i64)
-            .or_else(|| resource.pointer("/revision/rev").and_then(Value::as_i64))
+        let rev = positive(resource.get("rev"))
+            .or_else(|| positive(resource.pointer("/revision/rev")))
             .unwrap_or(0);
-        (id, rev)
+        (id, rev, resource.pointer("/revision/fields"))
     } else {
-        let id = resource
-            .get("id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| SyncError::BadPayload("event without resource.id".into()))?;
-        (id, resource.get("rev").and_then(Value::as_i64).unwrap_or(0))
+        let id = positive(resource.get("id"))
+            .ok_or_else(|| SyncError::BadPayload("event without a positive resource.id".into()))?;
+        (
+            id,
+            positive(resource.get("rev")).unwrap_or(0),
+            resource.get("fields"),
+        )
     };
+    let changed_date = fields
+        .and_then(|f| f.get("System.ChangedDate"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok(Event {
         kind,
         project_id,
         work_item,
         rev,
+        changed_date,
     })
+}
+
+fn header<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Compare without leaking where the first difference is.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 impl Engine<'_> {
@@ -82,9 +137,11 @@ impl Engine<'_> {
     /// Handle one delivery.
     pub fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome> {
         let schema = self.workspace_schema()?;
-        if !request.path.split('/').any(|s| s == schema.workspace_id) {
+        if request.path.split('?').next()
+            != Some(format!("/webhooks/{}/ado", schema.workspace_id).as_str())
+        {
             return Err(SyncError::BadPayload(format!(
-                "the path '{}' is not this workspace's webhook URL",
+                "'{}' is not this workspace's webhook path",
                 request.path
             )));
         }
@@ -94,16 +151,14 @@ impl Engine<'_> {
                 request.body.len()
             )));
         }
-        if let Some((_, ct)) = request
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            if !ct.to_ascii_lowercase().contains("json") {
+        match header(request, "content-type") {
+            Some(ct) if ct.to_ascii_lowercase().contains("json") => {}
+            Some(ct) => {
                 return Err(SyncError::BadPayload(format!(
                     "content type '{ct}' is not JSON"
-                )));
+                )))
             }
+            None => return Err(SyncError::BadPayload("missing content type".into())),
         }
         let body: Value = serde_json::from_slice(&request.body)
             .map_err(|e| SyncError::BadPayload(format!("body is not JSON ({e})")))?;
@@ -115,31 +170,65 @@ impl Engine<'_> {
         else {
             return Ok(WebhookOutcome::Ignored(IgnoredReason::ProjectNotIntegrated));
         };
+        let connection = integration.connection_id.clone();
+        if let Err(e) = self.authenticate(&connection, request) {
+            self.note_event(&connection, &Err(e.clone()), None)?;
+            return Err(e);
+        }
         let ctx = self.context(&integration.id)?;
         let outcome = self.apply_event(&ctx, &event);
-        self.note_event(&ctx.connection.id, &outcome)?;
+        self.note_event(&connection, &outcome, event.changed_date.as_deref())?;
         outcome
+    }
+
+    fn authenticate(&self, connection: &str, request: &WebhookRequest) -> Result<()> {
+        let secret = self
+            .vault
+            .get(&keys::webhook_secret(connection))
+            .map_err(SyncError::storage)?
+            .ok_or_else(|| {
+                SyncError::AuthFailed(
+                    "the webhook of this connection is not provisioned; no delivery is accepted"
+                        .into(),
+                )
+            })?;
+        let expected = basic_header(&Credentials::UserPassword(DELIVERY_USER, &secret));
+        match header(request, "authorization") {
+            Some(got) if same_secret(got.trim(), &expected) => Ok(()),
+            Some(_) => Err(SyncError::AuthFailed(
+                "the delivery credential is wrong".into(),
+            )),
+            None => Err(SyncError::AuthFailed(
+                "the delivery carries no credential".into(),
+            )),
+        }
     }
 
     fn apply_event(&self, ctx: &IntegrationContext, event: &Event) -> Result<WebhookOutcome> {
         let store = self.store();
         let link = ctx.link_of_work_item(&store, event.work_item)?;
+        let now = self.http.now_rfc3339();
+        let trigger = format!("webhook {}", event.kind);
         match event.kind.as_str() {
             "workitem.created" | "workitem.updated" | "workitem.restored" => {}
             "workitem.deleted" => {
                 let Some((mut l, version)) = link else {
-                    return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate));
+                    return Ok(WebhookOutcome::Ignored(IgnoredReason::NotLinked));
                 };
-                if l.fingerprint.is_empty() {
+                if l.deleted_in_ado {
                     return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate));
                 }
-                l.fingerprint = String::new();
+                l.deleted_in_ado = true;
                 l.ado_rev = event.rev.max(l.ado_rev);
-                store.put_if(
-                    &keys::link_by_work_item(&ctx.connection.id, l.work_item),
-                    Some(version),
-                    &l,
-                )?;
+                ctx.put_link(&store, &l, Some(version))?;
+                self.history_entry(
+                    ctx,
+                    &trigger,
+                    ActionKind::Delete,
+                    Some(l.host_id.clone()),
+                    event.work_item,
+                    "deleted in ADO (recycle bin)",
+                );
                 return Ok(WebhookOutcome::Applied(vec![HostChange::Delete(l.host_id)]));
             }
             _ => return Ok(WebhookOutcome::Ignored(IgnoredReason::EventNotHandled)),
@@ -149,8 +238,7 @@ impl Engine<'_> {
                 return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate));
             }
         }
-        // Read the current state: deliveries can arrive late or out of order, and the current
-        // item (with relations) is the only state worth applying.
+        // Apply the current state, not the event's: deliveries arrive late, twice or out of order.
         let client = self.client(&ctx.connection)?;
         let current = match client.work_item(event.work_item) {
             Ok(v) => WorkItem::from_json(&v)?,
@@ -159,63 +247,89 @@ impl Engine<'_> {
             }
             Err(e) => return Err(e),
         };
-        let map = ctx.map_context();
-        if map.host_type_of(current.work_item_type()).is_none() {
+        if ctx
+            .map_context()
+            .host_type_of(current.work_item_type())
+            .is_none()
+        {
             return Ok(WebhookOutcome::Ignored(IgnoredReason::TypeNotMapped));
         }
-        let host_id = link
-            .as_ref()
-            .map(|(l, _)| l.host_id.clone())
-            .unwrap_or_else(|| host_id_for(&ctx.connection.id, current.id));
-        let parent = match current.parent_id() {
+        let parent_host = match current.parent_id() {
             Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
             None => None,
         };
-        let Some(mapped) = to_host(&map, &current, host_id.clone(), parent, None)? else {
-            return Ok(WebhookOutcome::Ignored(IgnoredReason::TypeNotMapped));
-        };
-        let fingerprint = of_host_item(&mapped);
-        if let Some((l, _)) = &link {
-            if l.fingerprint == fingerprint {
-                let reason = if l.ado_rev >= current.rev {
+        let decision = self.take_from_ado(
+            ctx,
+            &store,
+            Incoming {
+                work_item: &current,
+                existing: None,
+                host_known: false,
+                parent_host,
+                dry_run: false,
+            },
+            &now,
+        )?;
+        match decision.change {
+            Some(change) => {
+                self.history_entry(
+                    ctx,
+                    &trigger,
+                    decision.action,
+                    decision.host_id,
+                    current.id,
+                    &decision.reason,
+                );
+                Ok(WebhookOutcome::Applied(vec![change]))
+            }
+            None => {
+                let ours = link.as_ref().is_some_and(|(l, _)| l.ado_rev >= current.rev);
+                let reason = if ours {
                     IgnoredReason::Echo
                 } else {
                     IgnoredReason::Duplicate
                 };
-                return Ok(WebhookOutcome::Ignored(reason));
+                self.history_entry(
+                    ctx,
+                    &trigger,
+                    ActionKind::Skip,
+                    decision.host_id,
+                    current.id,
+                    &format!("{reason:?}: nothing new for the host"),
+                );
+                Ok(WebhookOutcome::Ignored(reason))
             }
         }
-        let record = LinkRecord {
-            host_id,
-            work_item: current.id,
-            integration_id: ctx.integration.id.clone(),
-            ado_rev: current.rev,
-            fingerprint,
-            synced_at: self.http.now_rfc3339(),
-        };
-        let key = keys::link_by_work_item(&ctx.connection.id, current.id);
-        if !store.put_if(&key, link.as_ref().map(|(_, v)| *v), &record)? {
-            return Err(SyncError::Conflict(format!(
-                "work item {} was synchronised by another instance meanwhile",
-                current.id
-            )));
-        }
-        store.put(
-            &keys::link_by_host(&ctx.connection.id, &record.host_id),
-            &record.work_item,
-        )?;
-        let change = if link
-            .as_ref()
-            .is_some_and(|(l, _)| !l.fingerprint.is_empty())
-        {
-            HostChange::Update(mapped)
-        } else {
-            HostChange::Create(mapped)
-        };
-        Ok(WebhookOutcome::Applied(vec![change]))
     }
 
-    fn note_event(&self, connection: &str, outcome: &Result<WebhookOutcome>) -> Result<()> {
+    fn history_entry(
+        &self,
+        ctx: &IntegrationContext,
+        trigger: &str,
+        action: ActionKind,
+        host_id: Option<String>,
+        work_item: i64,
+        reason: &str,
+    ) {
+        self.record_history(
+            &ctx.connection.id,
+            HistoryEntry {
+                at: self.http.now_rfc3339(),
+                trigger: trigger.to_string(),
+                action,
+                host_id,
+                work_item: Some(work_item),
+                reason: reason.to_string(),
+            },
+        );
+    }
+
+    fn note_event(
+        &self,
+        connection: &str,
+        outcome: &Result<WebhookOutcome>,
+        changed_date: Option<&str>,
+    ) -> Result<()> {
         let store = self.store();
         let key = keys::webhook(connection);
         for _ in 0..5 {
@@ -223,10 +337,19 @@ impl Engine<'_> {
                 Some((r, v)) => (r, Some(v)),
                 None => (WebhookRecord::default(), None),
             };
-            record.last_event_at = Some(self.http.now_rfc3339());
             match outcome {
-                Ok(WebhookOutcome::Applied(_)) => record.applied += 1,
-                Ok(WebhookOutcome::Ignored(_)) => record.ignored += 1,
+                Ok(o) => {
+                    record.last_event_at = Some(self.http.now_rfc3339());
+                    match o {
+                        WebhookOutcome::Applied(_) => record.applied += 1,
+                        WebhookOutcome::Ignored(_) => record.ignored += 1,
+                    }
+                    if let Some(d) = changed_date {
+                        if record.watermark.as_deref().is_none_or(|w| w < d) {
+                            record.watermark = Some(d.to_string());
+                        }
+                    }
+                }
                 Err(e) => {
                     record.rejected += 1;
                     record.last_error = Some(e.describe());
@@ -257,5 +380,393 @@ impl Engine<'_> {
             rejected: r.rejected,
             last_error: r.last_error,
         })
+    }
+
+    fn connection_and_integrations(
+        &self,
+        connection: &str,
+    ) -> Result<(ConnectionRecord, Vec<IntegrationRecord>)> {
+        let conn: ConnectionRecord = self
+            .store()
+            .value(&keys::connection(connection))?
+            .ok_or_else(|| SyncError::NotFound(format!("connection '{connection}'")))?;
+        let integrations: Vec<IntegrationRecord> = self
+            .store()
+            .all::<IntegrationRecord>(keys::INTEGRATIONS)?
+            .into_iter()
+            .filter(|i| i.connection_id == connection)
+            .collect();
+        Ok((conn, integrations))
+    }
+
+    fn our_subscriptions(
+        &self,
+        client: &crate::ado::AdoClient,
+        url: &str,
+        integrations: &[IntegrationRecord],
+    ) -> Result<Vec<(SubscriptionInfo, String)>> {
+        let list = client.get("_apis/hooks/subscriptions")?;
+        Ok(list_items(&list)
+            .iter()
+            .filter(|s| s.pointer("/consumerInputs/url").and_then(Value::as_str) == Some(url))
+            .filter_map(|s| {
+                let project_id = s
+                    .pointer("/publisherInputs/projectId")
+                    .and_then(Value::as_str)?
+                    .to_string();
+                let project = integrations
+                    .iter()
+                    .find(|i| i.project_id.eq_ignore_ascii_case(&project_id))?
+                    .project_name
+                    .clone();
+                Some((
+                    SubscriptionInfo {
+                        id: s.get("id")?.as_str()?.to_string(),
+                        event_type: s.get("eventType")?.as_str()?.to_string(),
+                        project,
+                        status: s
+                            .get("status")
+                            .and_then(Value::as_str)
+                            .unwrap_or("enabled")
+                            .to_string(),
+                    },
+                    project_id,
+                ))
+            })
+            .collect())
+    }
+
+    fn subscription_body(url: &str, project_id: &str, event: &str, secret: &str) -> Value {
+        json!({
+            "publisherId": "tfs",
+            "eventType": event,
+            "resourceVersion": "1.0",
+            "consumerId": "webHooks",
+            "consumerActionId": "httpRequest",
+            "publisherInputs": { "projectId": project_id },
+            "consumerInputs": {
+                "url": url,
+                "basicAuthUsername": DELIVERY_USER,
+                "basicAuthPassword": secret,
+                "resourceDetailsToSend": "all",
+                "messagesToSend": "none",
+                "detailedMessagesToSend": "none"
+            }
+        })
+    }
+
+    /// Create the subscriptions for every integrated project of a connection (idempotent).
+    pub fn provision(&self, connection: &str, public_base_url: &str) -> Result<ProvisionOutcome> {
+        let base = public_base_url.trim().trim_end_matches('/');
+        let parsed = url::Url::parse(base)
+            .map_err(|e| SyncError::invalid("public-base-url", format!("not a URL ({e})")))?;
+        if parsed.scheme() != "https" && parsed.scheme() != "http" {
+            return Err(SyncError::invalid(
+                "public-base-url",
+                "must be an http(s) URL (ADO requires https)",
+            ));
+        }
+        let url = format!("{base}{}", self.webhook_path()?);
+        let (conn, integrations) = self.connection_and_integrations(connection)?;
+        if integrations.is_empty() {
+            return Err(SyncError::invalid(
+                "connection",
+                "add a project to the connection before provisioning its webhook",
+            ));
+        }
+        let secret_name = keys::webhook_secret(connection);
+        let secret = match self.vault.get(&secret_name).map_err(SyncError::storage)? {
+            Some(s) => s,
+            None => {
+                let s = self.http.random_hex(24);
+                self.vault
+                    .put(&secret_name, &s)
+                    .map_err(SyncError::storage)?;
+                s
+            }
+        };
+        let client = self.client(&conn)?;
+        let hook_url = url.clone();
+        let projects = integrations
+            .iter()
+            .map(|i| i.project_name.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let conn_name = conn.name.clone();
+        let manual = move |reason: &str| {
+            format!(
+                "The credentials of '{}' may not create service hooks ({reason}). Ask a Project Collection Administrator to add, for each project ({}), one Web Hooks subscription per event ({}) in Project settings > Service hooks, with URL {hook_url}, basic authentication user '{DELIVERY_USER}' and the password shown by `ado-sync status --show-webhook-credential`, resource version 1.0, and messages to send: none.",
+                conn_name,
+                projects,
+                EVENTS.join(", ")
+            )
+        };
+        let existing = match self.our_subscriptions(&client, &url, &integrations) {
+            Ok(e) => e,
+            Err(SyncError::PermissionDenied(m)) => {
+                return Ok(ProvisionOutcome {
+                    url,
+                    subscriptions: vec![],
+                    created: 0,
+                    manual_steps: Some(manual(&m)),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let mut subscriptions: Vec<SubscriptionInfo> =
+            existing.iter().map(|(s, _)| s.clone()).collect();
+        let mut created = 0;
+        for integration in &integrations {
+            for event in EVENTS {
+                if existing.iter().any(|(s, p)| {
+                    s.event_type == event && p.eq_ignore_ascii_case(&integration.project_id)
+                }) {
+                    continue;
+                }
+                match client.post(
+                    "_apis/hooks/subscriptions",
+                    &Self::subscription_body(&url, &integration.project_id, event, &secret),
+                ) {
+                    Ok(v) => {
+                        created += 1;
+                        subscriptions.push(SubscriptionInfo {
+                            id: v
+                                .get("id")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                            event_type: event.to_string(),
+                            project: integration.project_name.clone(),
+                            status: v
+                                .get("status")
+                                .and_then(Value::as_str)
+                                .unwrap_or("enabled")
+                                .to_string(),
+                        });
+                    }
+                    Err(SyncError::PermissionDenied(m)) => {
+                        return Ok(ProvisionOutcome {
+                            url,
+                            subscriptions,
+                            created,
+                            manual_steps: Some(manual(&m)),
+                        });
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let key = keys::webhook(connection);
+        let (mut record, version) = match self.store().get::<WebhookRecord>(&key)? {
+            Some((r, v)) => (r, Some(v)),
+            None => (WebhookRecord::default(), None),
+        };
+        record.url = Some(url.clone());
+        if !self.store().put_if(&key, version, &record)? {
+            return Err(SyncError::Conflict(
+                "webhook state changed meanwhile; provision again".into(),
+            ));
+        }
+        Ok(ProvisionOutcome {
+            url,
+            subscriptions,
+            created,
+            manual_steps: None,
+        })
+    }
+
+    /// Re-enable degraded subscriptions and fill the gap since the last event.
+    pub fn heal(&self, connection: &str) -> Result<HealOutcome> {
+        let (conn, integrations) = self.connection_and_integrations(connection)?;
+        let record: WebhookRecord = self
+            .store()
+            .value(&keys::webhook(connection))?
+            .unwrap_or_default();
+        let url = record.url.clone().ok_or_else(|| {
+            SyncError::invalid(
+                "connection",
+                "the webhook is not provisioned; call provision first",
+            )
+        })?;
+        let client = self.client(&conn)?;
+        let secret = self
+            .vault
+            .get(&keys::webhook_secret(connection))
+            .map_err(SyncError::storage)?
+            .unwrap_or_default();
+        let mut recreated = 0;
+        let mut subscriptions = Vec::new();
+        let existing = self.our_subscriptions(&client, &url, &integrations)?;
+        for (sub, project_id) in &existing {
+            let mut info = sub.clone();
+            if sub.status != "enabled" {
+                let mut body = Self::subscription_body(&url, project_id, &sub.event_type, &secret);
+                body["id"] = json!(sub.id);
+                body["status"] = json!("enabled");
+                let path = format!(
+                    "_apis/hooks/subscriptions/{}",
+                    crate::ado::client::seg(&sub.id)
+                );
+                let answer = client.send(&client.request(
+                    "PUT",
+                    &path,
+                    Some(("application/json", &body)),
+                ))?;
+                info.status = answer
+                    .as_ref()
+                    .and_then(|v| v.get("status"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("enabled")
+                    .to_string();
+                recreated += 1;
+            }
+            subscriptions.push(info);
+        }
+        for integration in &integrations {
+            for event in EVENTS {
+                if existing.iter().any(|(s, p)| {
+                    s.event_type == event && p.eq_ignore_ascii_case(&integration.project_id)
+                }) {
+                    continue;
+                }
+                let v = client.post(
+                    "_apis/hooks/subscriptions",
+                    &Self::subscription_body(&url, &integration.project_id, event, &secret),
+                )?;
+                recreated += 1;
+                subscriptions.push(SubscriptionInfo {
+                    id: v
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    event_type: event.to_string(),
+                    project: integration.project_name.clone(),
+                    status: v
+                        .get("status")
+                        .and_then(Value::as_str)
+                        .unwrap_or("enabled")
+                        .to_string(),
+                });
+            }
+        }
+        let mut changes = Vec::new();
+        let mut gap_filled = 0;
+        if let Some(watermark) = &record.watermark {
+            for integration in &integrations {
+                let ctx = match self.context(&integration.id) {
+                    Ok(c) => c,
+                    Err(SyncError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                let types = self.selected_types(&ctx, &[])?;
+                let query = select_ids(&types, false, &[], None).replace(
+                    " ORDER BY",
+                    &format!(" AND [System.ChangedDate] >= {} ORDER BY", quote(watermark)),
+                );
+                let ids = client.wiql_precise(&ctx.integration.project_name, &query)?;
+                let store = self.store();
+                let now = self.http.now_rfc3339();
+                for chunk in ids.chunks(crate::ado::resources::BATCH_LIMIT) {
+                    let answer =
+                        client.send(&client.batch_request(&ctx.integration.project_name, chunk))?;
+                    let items: Vec<WorkItem> = answer
+                        .as_ref()
+                        .map(list_items)
+                        .unwrap_or(&[])
+                        .iter()
+                        .filter(|v| !v.is_null())
+                        .filter_map(|v| WorkItem::from_json(v).ok())
+                        .collect();
+                    for wi in &items {
+                        let parent_host = match wi.parent_id() {
+                            Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
+                            None => None,
+                        };
+                        let d = self.take_from_ado(
+                            &ctx,
+                            &store,
+                            Incoming {
+                                work_item: wi,
+                                existing: None,
+                                host_known: false,
+                                parent_host,
+                                dry_run: false,
+                            },
+                            &now,
+                        )?;
+                        if let Some(change) = d.change {
+                            gap_filled += 1;
+                            self.history_entry(
+                                &ctx,
+                                "heal gap-fill",
+                                d.action,
+                                d.host_id,
+                                wi.id,
+                                &d.reason,
+                            );
+                            changes.push(change);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(HealOutcome {
+            recreated,
+            subscriptions,
+            gap_filled,
+            changes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updated_events_use_the_work_item_id_not_the_update_id() {
+        let body = json!({
+            "eventType": "workitem.updated",
+            "resource": {"id": 3, "workItemId": 42, "rev": 7, "revision": {"id": 42, "rev": 7, "fields": {"System.ChangedDate": "2026-01-02T03:04:05Z"}}},
+            "resourceContainers": {"project": {"id": "p-1"}}
+        });
+        let e = parse_event(&body).unwrap();
+        assert_eq!((e.work_item, e.rev), (42, 7));
+        assert_eq!(e.changed_date.as_deref(), Some("2026-01-02T03:04:05Z"));
+    }
+
+    #[test]
+    fn sample_artefacts_fall_back_to_the_revision() {
+        let body = json!({
+            "eventType": "workitem.updated",
+            "resource": {"id": 2, "workItemId": 0, "revision": {"id": 5, "rev": 2}},
+            "resourceContainers": {"project": {"id": "p"}}
+        });
+        assert_eq!(parse_event(&body).unwrap().work_item, 5);
+    }
+
+    #[test]
+    fn malformed_events_are_bad_payloads() {
+        for body in [
+            json!({}),
+            json!({"eventType": "workitem.created"}),
+            json!({"eventType": "workitem.created", "resource": "x", "resourceContainers": {"project": {"id": "p"}}}),
+            json!({"eventType": "workitem.created", "resource": {"id": -1}, "resourceContainers": {"project": {"id": "p"}}}),
+            json!({"eventType": "workitem.created", "resource": {"id": 1}}),
+            json!({"eventType": "workitem.updated", "resource": {"id": 1}, "resourceContainers": {"project": {"id": "p"}}}),
+        ] {
+            assert!(
+                matches!(parse_event(&body), Err(SyncError::BadPayload(_))),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
     }
 }

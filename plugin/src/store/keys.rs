@@ -43,3 +43,23 @@ pub fn webhook(connection: &str) -> String {
 pub fn secret(connection: &str) -> String {
     format!("connection/{connection}/credential")
 }
+/// A host → ADO create in flight.
+pub fn pending_create(connection: &str, host_id: &str) -> String {
+    format!("pending/{connection}/{host_id}")
+}
+/// Prefix of a connection's pending creates.
+pub fn pending_creates(connection: &str) -> String {
+    format!("pending/{connection}/")
+}
+/// The decision history of an item (by host id, or `wi-{id}` before it has one).
+pub fn history(connection: &str, item: &str) -> String {
+    format!("history/{connection}/{item}")
+}
+/// Prefix of a connection's histories.
+pub fn histories(connection: &str) -> String {
+    format!("history/{connection}/")
+}
+/// The vault name of a connection's webhook delivery credential.
+pub fn webhook_secret(connection: &str) -> String {
+    format!("webhook/{connection}/delivery-credential")
+}

@@ -10,6 +10,8 @@
 //! | `link/{connection}/wi/{work item}` | [`records::LinkRecord`] |
 //! | `link/{connection}/host/{host id}` | the work item id of that host item |
 //! | `webhook/{connection}` | [`records::WebhookRecord`] |
+//! | `pending/{connection}/{host id}` | [`records::PendingCreate`] |
+//! | `history/{connection}/{host id}` | [`records::HistoryRecord`] |
 
 pub mod keys;
 pub mod records;

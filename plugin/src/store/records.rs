@@ -1,6 +1,6 @@
 //! The records the plugin keeps in host storage. None of them holds a secret.
 
-use crate::api::InstanceKind;
+use crate::api::{HistoryEntry, HostItem, InstanceKind};
 use serde::{Deserialize, Serialize};
 
 /// A connection to one ADO organisation or collection.
@@ -50,13 +50,44 @@ pub struct LinkRecord {
     pub work_item: i64,
     /// The integration it belongs to.
     pub integration_id: String,
-    /// The ADO revision last synchronised.
+    /// The ADO revision last seen or written.
     pub ado_rev: i64,
-    /// Fingerprint of the host item as last synchronised (both sides equal at that point).
-    pub fingerprint: String,
+    /// The values both sides last agreed on (in host terms): the base of three-way merges.
+    pub base: HostItem,
+    /// Fingerprint of ADO's side (mapped to host terms) as last seen or written; an event with
+    /// the same fingerprint brings nothing new (our own echo, or a change of unmapped fields).
+    pub ado_fingerprint: String,
+    /// Fingerprint of the host's side as last handed out or pushed.
+    pub host_fingerprint: String,
     /// When it was last synchronised (RFC 3339).
     pub synced_at: String,
+    /// The work item is in ADO's recycle bin (the host item was deleted); a restore revives it.
+    #[serde(default)]
+    pub deleted_in_ado: bool,
 }
+
+/// A host → ADO creation in flight: written before the create request, removed once the link is
+/// stored. Finding one means a crash came between the two; the created work item is then found
+/// by its marker tag instead of being created twice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCreate {
+    /// The host item.
+    pub host_id: String,
+    /// The marker tag the work item carries.
+    pub marker: String,
+    /// When the create was attempted.
+    pub at: String,
+}
+
+/// One recorded decision (see `sync-once.history`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    /// Newest first, at most [`HISTORY_LIMIT`].
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// Decisions kept per item.
+pub const HISTORY_LIMIT: usize = 50;
 
 /// Webhook health of a connection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -71,4 +102,10 @@ pub struct WebhookRecord {
     pub rejected: u64,
     /// The last rejection.
     pub last_error: Option<String>,
+    /// The newest `System.ChangedDate` seen in an event: gap-filling reads from here.
+    #[serde(default)]
+    pub watermark: Option<String>,
+    /// The URL ADO delivers to, once provisioned.
+    #[serde(default)]
+    pub url: Option<String>,
 }

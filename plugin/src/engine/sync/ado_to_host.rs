@@ -1,0 +1,237 @@
+//! ADO → host: WIQL for ids (one query per mapped type, parents' levels first, split into id
+//! windows past the 20,000-row cap), batch reads of ≤200 ids sent concurrently, then a decision
+//! per work item.
+
+use super::{parse_cursor, Tally};
+use crate::ado::errors::is_wiql_cap;
+use crate::ado::resources::BATCH_LIMIT;
+use crate::ado::AdoClient;
+use crate::api::{AdoWorkItemType, HostItem, Result, SyncError, SyncOutcome, SyncRequest};
+use crate::core::order::parents_first;
+use crate::core::query::select_ids;
+use crate::core::work_item::{list_items, WorkItem};
+use crate::engine::context::IntegrationContext;
+use crate::engine::sync::incoming::Incoming;
+use crate::engine::Engine;
+use std::collections::HashMap;
+
+/// Batch reads sent at once.
+const CONCURRENT_BATCHES: usize = 4;
+/// Id window used when a query passes WIQL's 20,000-row cap (ids are unique per organisation,
+/// so a window this wide never holds more rows than the cap).
+const ID_WINDOW: i64 = 19_000;
+/// Empty windows in a row after which the id space is taken as exhausted.
+const EMPTY_WINDOWS_TO_STOP: usize = 8;
+
+impl Engine<'_> {
+    /// The mapped ADO types the request selects, parents' levels first.
+    pub(crate) fn selected_types<'c>(
+        &self,
+        ctx: &'c IntegrationContext,
+        wanted: &[String],
+    ) -> Result<Vec<&'c AdoWorkItemType>> {
+        for (i, name) in wanted.iter().enumerate() {
+            if !ctx
+                .mapping
+                .types
+                .iter()
+                .any(|t| t.ado_type.eq_ignore_ascii_case(name))
+            {
+                return Err(SyncError::invalid(
+                    format!("ado-filter.work-item-types[{i}]"),
+                    format!("'{name}' is not a mapped work item type"),
+                ));
+            }
+        }
+        let mut types: Vec<&AdoWorkItemType> = ctx
+            .discovery
+            .work_item_types
+            .iter()
+            .filter(|t| {
+                ctx.mapping
+                    .types
+                    .iter()
+                    .any(|m| m.ado_type.eq_ignore_ascii_case(&t.name))
+            })
+            .filter(|t| wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(&t.name)))
+            .collect();
+        types.sort_by_key(|t| t.level.unwrap_or(u8::MAX));
+        Ok(types)
+    }
+
+    /// Ids of one type matching the filter, in id order.
+    fn query_type(
+        &self,
+        ctx: &IntegrationContext,
+        client: &AdoClient,
+        ty: &AdoWorkItemType,
+        request: &SyncRequest,
+    ) -> Result<Vec<i64>> {
+        let project = &ctx.integration.project_name;
+        let f = &request.ado_filter;
+        match client.wiql(project, &select_ids(&[ty], f.open_only, &f.tags, None)) {
+            Err(e) if is_wiql_cap(&e) => {}
+            other => return other,
+        }
+        let mut ids = Vec::new();
+        let mut after = 0;
+        let mut empty = 0;
+        while empty < EMPTY_WINDOWS_TO_STOP {
+            let window = client.wiql(
+                project,
+                &select_ids(
+                    &[ty],
+                    f.open_only,
+                    &f.tags,
+                    Some((after, after + ID_WINDOW)),
+                ),
+            )?;
+            empty = if window.is_empty() { empty + 1 } else { 0 };
+            ids.extend(window);
+            after += ID_WINDOW;
+        }
+        Ok(ids)
+    }
+
+    /// Read work items in batches of 200, several batches at once; failed batches are reported per id.
+    fn read_work_items(
+        &self,
+        ctx: &IntegrationContext,
+        client: &AdoClient,
+        ids: &[i64],
+        tally: &mut Tally,
+    ) -> Vec<WorkItem> {
+        let mut items = Vec::with_capacity(ids.len());
+        let chunks: Vec<&[i64]> = ids.chunks(BATCH_LIMIT).collect();
+        for group in chunks.chunks(CONCURRENT_BATCHES) {
+            let requests: Vec<_> = group
+                .iter()
+                .map(|c| client.batch_request(&ctx.integration.project_name, c))
+                .collect();
+            for (chunk, answer) in group.iter().zip(client.send_many(&requests)) {
+                match answer {
+                    Ok(body) => {
+                        for v in body.as_ref().map(list_items).unwrap_or(&[]) {
+                            if v.is_null() {
+                                continue;
+                            }
+                            match WorkItem::from_json(v) {
+                                Ok(wi) => items.push(wi),
+                                Err(e) => tally.fail(None, None, "?", e),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        for id in chunk.iter() {
+                            tally.fail(None, Some(*id), "?", e.clone());
+                        }
+                    }
+                }
+            }
+        }
+        items
+    }
+
+    pub(super) fn ado_to_host(
+        &self,
+        ctx: &IntegrationContext,
+        client: &AdoClient,
+        request: &SyncRequest,
+    ) -> Result<SyncOutcome> {
+        let store = self.store();
+        let mut tally = Tally::default();
+        let types = self.selected_types(ctx, &request.ado_filter.work_item_types)?;
+        let mut all: Vec<(usize, i64)> = Vec::new();
+        for (i, ty) in types.iter().enumerate() {
+            all.extend(
+                self.query_type(ctx, client, ty, request)?
+                    .into_iter()
+                    .map(|id| (i, id)),
+            );
+        }
+        let start = match parse_cursor(&request.cursor, "a2h")? {
+            Some((t, last)) => all
+                .iter()
+                .position(|&(ti, id)| ti > t || (ti == t && id > last))
+                .unwrap_or(all.len()),
+            None => 0,
+        };
+        let end = match request.page_size {
+            Some(n) => (start + n as usize).min(all.len()),
+            None => all.len(),
+        };
+        let page: Vec<i64> = all[start..end].iter().map(|&(_, id)| id).collect();
+        let items = self.read_work_items(ctx, client, &page, &mut tally);
+        let order = parents_first(
+            &items
+                .iter()
+                .map(|w| (w.id, w.parent_id()))
+                .collect::<Vec<_>>(),
+        );
+        let host_items: HashMap<&str, &HostItem> = request
+            .host_items
+            .iter()
+            .map(|h| (h.id.as_str(), h))
+            .collect();
+        let host_known = !request.host_items.is_empty();
+        let now = self.http.now_rfc3339();
+        let mut host_ids: HashMap<i64, String> = HashMap::new();
+        let mut changes = Vec::new();
+        for index in order {
+            let wi = &items[index];
+            let parent_host = match wi.parent_id() {
+                None => None,
+                Some(p) => match host_ids.get(&p) {
+                    Some(h) => Some(h.clone()),
+                    None => ctx
+                        .link_of_work_item(&store, p)
+                        .ok()
+                        .flatten()
+                        .map(|(l, _)| l.host_id),
+                },
+            };
+            let link_host = ctx
+                .link_of_work_item(&store, wi.id)
+                .ok()
+                .flatten()
+                .map(|(l, _)| l.host_id);
+            let host_id = link_host
+                .unwrap_or_else(|| crate::core::ids::host_id_for(&ctx.connection.id, wi.id));
+            let incoming = Incoming {
+                work_item: wi,
+                existing: host_items.get(host_id.as_str()).copied(),
+                host_known,
+                parent_host,
+                dry_run: request.dry_run,
+            };
+            match self.take_from_ado(ctx, &store, incoming, &now) {
+                Ok(d) => {
+                    if let Some(h) = &d.host_id {
+                        host_ids.insert(wi.id, h.clone());
+                    }
+                    if let Some(change) = d.change {
+                        if !request.dry_run {
+                            changes.push(change);
+                        }
+                    }
+                    tally.record(d.action, d.host_id, Some(wi.id), &d.item_type, d.reason);
+                }
+                Err(e) => tally.fail(Some(host_id), Some(wi.id), wi.work_item_type(), e),
+            }
+        }
+        let next = (end < all.len()).then(|| {
+            let (t, id) = all[end - 1];
+            format!("a2h:{t}:{id}")
+        });
+        Ok(SyncOutcome {
+            changes,
+            report: tally.report(
+                request.dry_run,
+                client.requests_sent(),
+                all.len() as u32,
+                end as u32,
+            ),
+            next,
+        })
+    }
+}

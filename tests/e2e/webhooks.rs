@@ -1,0 +1,507 @@
+//! Webhooks through the real component: provisioning (once per instance), authenticated
+//! deliveries, echoes dropped, duplicates and reordering harmless, bad input rejected without a
+//! state change, health, and healing after ADO degraded the subscriptions.
+
+use ado_sync_e2e::*;
+use ado_sync_host::api::*;
+use ado_sync_host::CallError;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+const PUBLIC_URL: &str = "https://sync.acme.example";
+
+struct Hooked {
+    s: Scenario,
+    conn: ConnectionInfo,
+    integration: String,
+    path: String,
+}
+
+async fn hooked() -> Hooked {
+    let mut s = Scenario::start().await;
+    let (conn, integration) = s.integrate("Fabrikam", false).await;
+    s.pull(&integration).await;
+    let outcome = s
+        .host
+        .provision_webhook(&conn.id, PUBLIC_URL)
+        .await
+        .expect("provision");
+    assert!(outcome.manual_steps.is_none());
+    let path = s.host.webhook_path().await.expect("path");
+    let _ = s.sim.drain_events();
+    Hooked {
+        s,
+        conn,
+        integration,
+        path,
+    }
+}
+
+/// The Authorization header ADO sends for a subscription.
+fn credential(s: &Scenario, event: &Value) -> String {
+    let id = event["subscriptionId"]
+        .as_str()
+        .expect("delivered through a subscription");
+    let inputs = s
+        .sim
+        .subscription_consumer_inputs(id)
+        .expect("subscription");
+    let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
+    let pass = inputs["basicAuthPassword"].as_str().unwrap_or_default();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
+}
+
+fn delivery(path: &str, auth: Option<&str>, body: Vec<u8>) -> WebhookRequest {
+    let mut headers = vec![(
+        "Content-Type".to_string(),
+        "application/json; charset=utf-8".to_string(),
+    )];
+    if let Some(a) = auth {
+        headers.push(("Authorization".to_string(), a.to_string()));
+    }
+    WebhookRequest {
+        path: path.to_string(),
+        headers,
+        body,
+    }
+}
+
+impl Hooked {
+    async fn deliver(&mut self, event: &Value) -> Result<WebhookOutcome, CallError> {
+        let auth = credential(&self.s, event);
+        let req = delivery(
+            &self.path,
+            Some(&auth),
+            serde_json::to_vec(event).unwrap_or_default(),
+        );
+        let out = self.s.host.handle_webhook(&req).await;
+        if let Ok(WebhookOutcome::Applied(changes)) = &out {
+            self.s.apply(changes);
+        }
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provisioning_creates_the_subscriptions_once_per_instance() {
+    let h = hooked().await;
+    let subs = h.s.sim.subscriptions();
+    assert_eq!(subs.len(), 4, "{subs:#?}");
+    let mut events: Vec<&str> = subs
+        .iter()
+        .filter_map(|s| s["eventType"].as_str())
+        .collect();
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "workitem.created",
+            "workitem.deleted",
+            "workitem.restored",
+            "workitem.updated"
+        ]
+    );
+    for s in &subs {
+        assert_eq!(
+            s["consumerInputs"]["url"],
+            format!("{PUBLIC_URL}/webhooks/{WORKSPACE_ID}/ado")
+        );
+        assert_eq!(s["resourceVersion"], "1.0");
+    }
+    let again =
+        h.s.host
+            .provision_webhook(&h.conn.id, PUBLIC_URL)
+            .await
+            .expect("again");
+    assert_eq!(again.created, 0);
+    assert_eq!(again.subscriptions.len(), 4);
+    assert_eq!(
+        h.s.sim.subscriptions().len(),
+        4,
+        "asking twice creates nothing new"
+    );
+    let status = h.s.host.webhook_status(&h.conn.id).await.expect("status");
+    assert!(!status.connected, "not connected before the first event");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_edit_in_ado_arrives_and_the_webhook_reports_connected() {
+    let mut h = hooked().await;
+    let wi =
+        h.s.sim
+            .find_by_title("Dashboards for error rates")
+            .expect("seed");
+    h.s.sim
+        .user_update(
+            wi,
+            json!({"System.Title": "Dashboards for latency", "System.State": "Closed"}),
+        )
+        .expect("edit");
+    let events = h.s.sim.drain_events();
+    assert_eq!(events.len(), 1);
+    let out = h.deliver(&events[0]).await.expect("delivered");
+    assert!(
+        matches!(out, WebhookOutcome::Applied(ref c) if c.len() == 1),
+        "{out:?}"
+    );
+    let item = &h.s.workspace.items[&h.s.host_id(&h.conn.id, wi)];
+    assert_eq!(item.title, "Dashboards for latency");
+    assert_eq!(item.status.as_deref(), Some("done"));
+    let status = h.s.host.webhook_status(&h.conn.id).await.expect("status");
+    assert!(status.connected);
+    assert_eq!((status.applied, status.rejected), (1, 0));
+    let listed = h.s.host.list_connections().await.expect("list");
+    assert!(listed[0].webhook_connected);
+
+    // A new child created in ADO comes in under its parent.
+    let child = h.s.sim.user_create(
+        "Fabrikam",
+        "Task",
+        json!({"System.Title": "Add latency panel"}),
+        Some(wi),
+    );
+    for e in h.s.sim.drain_events() {
+        h.deliver(&e).await.expect("delivered");
+    }
+    let task = &h.s.workspace.items[&h.s.host_id(&h.conn.id, child)];
+    assert_eq!(
+        task.parent.as_deref(),
+        Some(h.s.host_id(&h.conn.id, wi).as_str())
+    );
+    // Deleted and restored.
+    h.s.sim.user_delete(child).expect("delete");
+    for e in h.s.sim.drain_events() {
+        h.deliver(&e).await.expect("delivered");
+    }
+    assert!(!h
+        .s
+        .workspace
+        .items
+        .contains_key(&h.s.host_id(&h.conn.id, child)));
+    h.s.sim.user_restore(child).expect("restore");
+    for e in h.s.sim.drain_events() {
+        h.deliver(&e).await.expect("delivered");
+    }
+    assert!(
+        h.s.workspace
+            .items
+            .contains_key(&h.s.host_id(&h.conn.id, child)),
+        "restored item comes back linked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn our_own_writes_come_back_as_echoes_and_change_nothing() {
+    let mut h = hooked().await;
+    let wi =
+        h.s.sim
+            .find_by_title("Update profile details")
+            .expect("seed");
+    let host_id = h.s.host_id(&h.conn.id, wi);
+    let mut item = h.s.workspace.items[&host_id].clone();
+    item.title = "Update profile details and photo".into();
+    h.s.apply(&[HostChange::Update(item)]);
+    let pushed = h.s.push(&h.integration).await;
+    assert_eq!(pushed.report.totals.updated, 1);
+    let events = h.s.sim.drain_events();
+    assert!(!events.is_empty(), "our PATCH fires a service hook");
+    let before = h.s.workspace.clone();
+    for e in &events {
+        let out = h.deliver(e).await.expect("delivered");
+        assert_eq!(out, WebhookOutcome::Ignored(IgnoredReason::Echo), "{e}");
+    }
+    assert_eq!(h.s.workspace, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_and_out_of_order_deliveries_end_in_the_same_state() {
+    let mut h = hooked().await;
+    let wi =
+        h.s.sim
+            .find_by_title("Push notifications for shipped orders")
+            .expect("seed");
+    h.s.sim
+        .user_update(wi, json!({"System.Title": "Push notifications v1"}))
+        .expect("edit 1");
+    h.s.sim
+        .user_update(
+            wi,
+            json!({"System.Title": "Push notifications v2", "System.State": "Closed"}),
+        )
+        .expect("edit 2");
+    let events = h.s.sim.drain_events();
+    assert_eq!(events.len(), 2);
+    // Newest first, then the older one, then the newest again.
+    for e in [&events[1], &events[0], &events[1]] {
+        h.deliver(e).await.expect("delivered");
+    }
+    let item = &h.s.workspace.items[&h.s.host_id(&h.conn.id, wi)];
+    assert_eq!(
+        item.title, "Push notifications v2",
+        "an older delivery never wins"
+    );
+    assert_eq!(item.status.as_deref(), Some("done"));
+    let status = h.s.host.webhook_status(&h.conn.id).await.expect("status");
+    assert_eq!(status.applied, 1);
+    assert_eq!(status.ignored, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_deliveries_are_typed_and_change_nothing() {
+    let mut h = hooked().await;
+    let wi =
+        h.s.sim
+            .find_by_title("Dashboards for error rates")
+            .expect("seed");
+    h.s.sim
+        .user_update(wi, json!({"System.Title": "Changed"}))
+        .expect("edit");
+    let good = h.s.sim.drain_events().remove(0);
+    let auth = credential(&h.s, &good);
+    let body = |v: &Value| serde_json::to_vec(v).unwrap_or_default();
+    let mut without = |key: &str| {
+        let mut v = good.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove(key);
+        }
+        body(&v)
+    };
+    let no_resource = without("resource");
+    let no_event = without("eventType");
+    let no_containers = without("resourceContainers");
+    let with = |pointer: &str, value: Value| {
+        let mut v = good.clone();
+        if let Some(slot) = v.pointer_mut(pointer) {
+            *slot = value;
+        }
+        body(&v)
+    };
+    let basic = |u: &str, p: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
+    };
+    let wrong_path = format!("/webhooks/other-workspace/ado");
+    let cases: Vec<(&str, WebhookRequest)> = vec![
+        (
+            "malformed JSON",
+            delivery(&h.path, Some(&auth), b"{\"eventType\": ".to_vec()),
+        ),
+        ("empty body", delivery(&h.path, Some(&auth), vec![])),
+        ("JSON array", delivery(&h.path, Some(&auth), b"[]".to_vec())),
+        (
+            "JSON string",
+            delivery(&h.path, Some(&auth), b"\"workitem.updated\"".to_vec()),
+        ),
+        (
+            "not UTF-8",
+            delivery(&h.path, Some(&auth), vec![0xff, 0xfe, 0x00]),
+        ),
+        (
+            "missing resource",
+            delivery(&h.path, Some(&auth), no_resource),
+        ),
+        (
+            "missing eventType",
+            delivery(&h.path, Some(&auth), no_event),
+        ),
+        (
+            "missing resourceContainers",
+            delivery(&h.path, Some(&auth), no_containers),
+        ),
+        (
+            "resource is a string",
+            delivery(&h.path, Some(&auth), with("/resource", json!("x"))),
+        ),
+        (
+            "workItemId is a string",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/resource/workItemId", json!("12")),
+            ),
+        ),
+        (
+            "eventType is a number",
+            delivery(&h.path, Some(&auth), with("/eventType", json!(7))),
+        ),
+        (
+            "project id is null",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/resourceContainers/project/id", Value::Null),
+            ),
+        ),
+        (
+            "negative work item id",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/resource/workItemId", json!(-4)),
+            ),
+        ),
+        (
+            "wrong workspace id",
+            delivery(&wrong_path, Some(&auth), body(&good)),
+        ),
+        (
+            "no workspace in path",
+            delivery("/webhooks/", Some(&auth), body(&good)),
+        ),
+        (
+            "oversized body",
+            delivery(&h.path, Some(&auth), vec![b' '; 2 * 1024 * 1024 + 1]),
+        ),
+        (
+            "wrong content type",
+            WebhookRequest {
+                path: h.path.clone(),
+                headers: vec![
+                    ("content-type".into(), "text/plain".into()),
+                    ("authorization".into(), auth.clone()),
+                ],
+                body: body(&good),
+            },
+        ),
+        (
+            "no content type",
+            WebhookRequest {
+                path: h.path.clone(),
+                headers: vec![("authorization".into(), auth.clone())],
+                body: body(&good),
+            },
+        ),
+        ("missing credential", delivery(&h.path, None, body(&good))),
+        (
+            "wrong password",
+            delivery(&h.path, Some(&basic("ado-sync", "guess")), body(&good)),
+        ),
+        (
+            "wrong user",
+            delivery(&h.path, Some(&basic("admin", "x")), body(&good)),
+        ),
+        (
+            "bearer instead of basic",
+            delivery(&h.path, Some("Bearer abc"), body(&good)),
+        ),
+        (
+            "garbage credential",
+            delivery(&h.path, Some("Basic !!!"), body(&good)),
+        ),
+    ];
+    let ignored_cases: Vec<(&str, WebhookRequest, IgnoredReason)> = vec![
+        (
+            "unknown event type",
+            delivery(&h.path, Some(&auth), with("/eventType", json!("git.push"))),
+            IgnoredReason::EventNotHandled,
+        ),
+        (
+            "commented event",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/eventType", json!("workitem.commented")),
+            ),
+            IgnoredReason::EventNotHandled,
+        ),
+        (
+            "unknown project",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with(
+                    "/resourceContainers/project/id",
+                    json!("00000000-0000-0000-0000-000000000000"),
+                ),
+            ),
+            IgnoredReason::ProjectNotIntegrated,
+        ),
+    ];
+    let sync_state = |s: &Scenario| s.storage_dump_except(&["webhook/", "history/"]);
+    let before = sync_state(&h.s);
+    let workspace = h.s.workspace.clone();
+    for (name, req) in &cases {
+        match h.s.host.handle_webhook(req).await {
+            Err(CallError::Plugin(SyncError::BadPayload(_) | SyncError::AuthFailed(_))) => {}
+            other => panic!("{name}: expected a typed rejection, got {other:?}"),
+        }
+    }
+    for (name, req, reason) in &ignored_cases {
+        match h.s.host.handle_webhook(req).await {
+            Ok(WebhookOutcome::Ignored(r)) if r == *reason => {}
+            other => panic!("{name}: expected ignored {reason:?}, got {other:?}"),
+        }
+    }
+    assert!(cases.len() + ignored_cases.len() >= 20);
+    assert_eq!(
+        sync_state(&h.s),
+        before,
+        "a rejected or ignored delivery must not change sync state"
+    );
+    assert_eq!(h.s.workspace, workspace);
+    let status = h.s.host.webhook_status(&h.conn.id).await.expect("status");
+    assert!(
+        status.rejected >= 4,
+        "rejections with a known connection are counted: {status:?}"
+    );
+    assert!(status.last_error.is_some());
+    // The good delivery still works afterwards.
+    assert!(matches!(
+        h.deliver(&good).await,
+        Ok(WebhookOutcome::Applied(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healing_re_enables_subscriptions_and_fills_the_gap() {
+    let mut h = hooked().await;
+    let wi =
+        h.s.sim
+            .find_by_title("Dashboards for error rates")
+            .expect("seed");
+    h.s.sim
+        .user_update(wi, json!({"System.Title": "First"}))
+        .expect("edit");
+    for e in h.s.sim.drain_events() {
+        h.deliver(&e).await.expect("delivered");
+    }
+    // ADO puts the subscriptions on probation; edits made meanwhile are never delivered.
+    for s in h.s.sim.subscriptions() {
+        h.s.sim
+            .set_subscription_status(s["id"].as_str().unwrap_or_default(), "disabledBySystem");
+    }
+    let other =
+        h.s.sim
+            .find_by_title("Update profile details")
+            .expect("seed");
+    h.s.sim
+        .user_update(other, json!({"System.Title": "Edited during the outage"}))
+        .expect("edit");
+    let lost = h.s.sim.drain_events();
+    assert!(lost.is_empty(), "a disabled subscription delivers nothing");
+
+    let healed = h.s.host.heal_webhook(&h.conn.id).await.expect("heal");
+    assert_eq!(healed.recreated, 4);
+    assert!(
+        healed.subscriptions.iter().all(|s| s.status == "enabled"),
+        "{:?}",
+        healed.subscriptions
+    );
+    assert!(h
+        .s
+        .sim
+        .subscriptions()
+        .iter()
+        .all(|s| s["status"] == "enabled"));
+    assert!(healed.gap_filled >= 1, "{healed:?}");
+    h.s.apply(&healed.changes);
+    assert_eq!(
+        h.s.workspace.items[&h.s.host_id(&h.conn.id, other)].title,
+        "Edited during the outage"
+    );
+}

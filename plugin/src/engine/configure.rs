@@ -316,7 +316,12 @@ impl Engine<'_> {
             store.delete(&keys::integration(&integration.id))?;
         }
         store.delete_prefix(&keys::links(id))?;
+        store.delete_prefix(&keys::histories(id))?;
+        store.delete_prefix(&keys::pending_creates(id))?;
         store.delete(&keys::webhook(id))?;
+        self.vault
+            .forget(&keys::webhook_secret(id))
+            .map_err(SyncError::storage)?;
         store.delete(&keys::connection(id))?;
         self.vault
             .forget(&record.secret_name)
@@ -409,6 +414,7 @@ impl Engine<'_> {
             if let Some(link) = store.value::<LinkRecord>(&key).ok().flatten() {
                 if link.integration_id == id {
                     store.delete(&keys::link_by_host(&record.connection_id, &link.host_id))?;
+                    store.delete(&keys::history(&record.connection_id, &link.host_id))?;
                     store.delete(&key)?;
                 }
             }

@@ -11,11 +11,17 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 fn basic(user: &str, secret: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+    )
 }
 
 fn link_count(s: &Scenario, conn: &str) -> usize {
-    s.storage_dump().lines().filter(|l| l.starts_with(&format!("link/{conn}/wi/"))).count()
+    s.storage_dump()
+        .lines()
+        .filter(|l| l.starts_with(&format!("link/{conn}/wi/")))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -26,25 +32,61 @@ async fn updating_credentials_keeps_links_and_never_uses_the_old_secret_again() 
     let links = link_count(&s, &conn.id);
     assert_eq!(links, 17);
 
-    let wrong = s.host.update_connection(&conn.id, &cloud("expired-or-wrong")).await.unwrap_err();
-    assert!(matches!(wrong, CallError::Plugin(SyncError::AuthFailed(_))), "{wrong:?}");
-    let moved = s
+    let wrong = s
         .host
-        .update_connection(&conn.id, &ConnectionTarget::Cloud(CloudCredentials { url: "https://dev.azure.com/other".into(), email: "a@b.c".into(), pat: "x".into() }))
+        .update_connection(&conn.id, &cloud("expired-or-wrong"))
         .await
         .unwrap_err();
-    assert!(matches!(moved, CallError::Plugin(SyncError::InvalidConfig(_))), "{moved:?}");
+    assert!(
+        matches!(wrong, CallError::Plugin(SyncError::AuthFailed(_))),
+        "{wrong:?}"
+    );
+    let moved = s
+        .host
+        .update_connection(
+            &conn.id,
+            &ConnectionTarget::Cloud(CloudCredentials {
+                url: "https://dev.azure.com/other".into(),
+                email: "a@b.c".into(),
+                pat: "x".into(),
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(moved, CallError::Plugin(SyncError::InvalidConfig(_))),
+        "{moved:?}"
+    );
 
-    let updated = s.host.update_connection(&conn.id, &cloud(AdoSim::READONLY_PAT)).await.expect("update");
+    let updated = s
+        .host
+        .update_connection(&conn.id, &cloud(AdoSim::READONLY_PAT))
+        .await
+        .expect("update");
     assert_eq!(updated.id, conn.id);
     assert_eq!(updated.integrations, vec![integration.clone()]);
-    assert_eq!(link_count(&s, &conn.id), links, "links survive a credential update");
+    assert_eq!(
+        link_count(&s, &conn.id),
+        links,
+        "links survive a credential update"
+    );
     s.sim.clear_requests();
     let again = s.pull(&integration).await;
-    assert_eq!(again.report.totals.unchanged, 17, "nothing is re-created after the update");
-    let auth: Vec<String> = s.sim.requests().iter().filter_map(|r| r.header("authorization").map(str::to_string)).collect();
+    assert_eq!(
+        again.report.totals.unchanged, 17,
+        "nothing is re-created after the update"
+    );
+    let auth: Vec<String> = s
+        .sim
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(str::to_string))
+        .collect();
     assert!(!auth.is_empty());
-    assert!(auth.iter().all(|a| *a == basic("", AdoSim::READONLY_PAT)), "the old PAT must never be sent again");
+    assert!(
+        auth.iter().all(|a| *a == basic("", AdoSim::READONLY_PAT)),
+        "the old PAT must never be sent again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -52,24 +94,63 @@ async fn rename_and_disconnect_then_reconnect_starts_afresh() {
     let mut s = Scenario::start().await;
     let (conn, integration) = s.integrate("Fabrikam", false).await;
     s.pull(&integration).await;
-    let other = s.host.connect("Server", &onprem(AdoSim::ONPREM_USER, AdoSim::ONPREM_PASSWORD)).await.expect("second connection");
-    let taken = s.host.rename_connection(&conn.id, "server").await.unwrap_err();
-    assert!(matches!(taken, CallError::Plugin(SyncError::Conflict(_))), "{taken:?}");
-    let renamed = s.host.rename_connection(&conn.id, "Contoso cloud").await.expect("rename");
+    let other = s
+        .host
+        .connect(
+            "Server",
+            &onprem(AdoSim::ONPREM_USER, AdoSim::ONPREM_PASSWORD),
+        )
+        .await
+        .expect("second connection");
+    let taken = s
+        .host
+        .rename_connection(&conn.id, "server")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, CallError::Plugin(SyncError::Conflict(_))),
+        "{taken:?}"
+    );
+    let renamed = s
+        .host
+        .rename_connection(&conn.id, "Contoso cloud")
+        .await
+        .expect("rename");
     assert_eq!(renamed.name, "Contoso cloud");
     assert_eq!(link_count(&s, &conn.id), 17, "renaming keeps links");
 
     s.host.disconnect(&conn.id).await.expect("disconnect");
     let dump = s.storage_dump();
-    assert!(!dump.contains(&conn.id), "everything of the connection is gone:\n{dump}");
+    assert!(
+        !dump.contains(&conn.id),
+        "everything of the connection is gone:\n{dump}"
+    );
     assert!(!dump.contains(&integration));
-    assert!(dump.contains(&other.id), "the other connection is untouched");
-    let err = s.host.sync_once(&sync_request(&integration, SyncDirection::AdoToHost)).await.unwrap_err();
-    assert!(matches!(err, CallError::Plugin(SyncError::NotFound(_))), "{err:?}");
+    assert!(
+        dump.contains(&other.id),
+        "the other connection is untouched"
+    );
+    let err = s
+        .host
+        .sync_once(&sync_request(&integration, SyncDirection::AdoToHost))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::Plugin(SyncError::NotFound(_))),
+        "{err:?}"
+    );
 
-    let back = s.host.connect("Contoso", &cloud(AdoSim::PAT)).await.expect("reconnect");
+    let back = s
+        .host
+        .connect("Contoso", &cloud(AdoSim::PAT))
+        .await
+        .expect("reconnect");
     assert_ne!(back.id, conn.id);
-    let project = s.host.add_project(&back.id, "Fabrikam", "Fabrikam").await.expect("project");
+    let project = s
+        .host
+        .add_project(&back.id, "Fabrikam", "Fabrikam")
+        .await
+        .expect("project");
     assert!(!project.mapped, "old mappings are not restored");
     assert_eq!(link_count(&s, &back.id), 0, "old links are not restored");
 }
@@ -79,39 +160,115 @@ async fn missing_permissions_and_unknown_instances_are_typed() {
     let s = Scenario::start().await;
     let unknown = s
         .host
-        .connect("Nope", &ConnectionTarget::Cloud(CloudCredentials { url: "https://dev.azure.com/unknown-org".into(), email: "a@b.c".into(), pat: AdoSim::PAT.into() }))
+        .connect(
+            "Nope",
+            &ConnectionTarget::Cloud(CloudCredentials {
+                url: "https://dev.azure.com/unknown-org".into(),
+                email: "a@b.c".into(),
+                pat: AdoSim::PAT.into(),
+            }),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(unknown, CallError::Plugin(SyncError::NotFound(ref m)) if m.contains("unknown-org")), "{unknown:?}");
-    let conn = s.host.connect("Reader", &cloud(AdoSim::READONLY_PAT)).await.expect("read-only connect works");
-    s.host.add_project(&conn.id, "Fabrikam", "Fabrikam").await.expect("project");
-    let outcome = s.host.provision_webhook(&conn.id, "https://sync.acme.example").await.expect("provision answers");
-    let steps = outcome.manual_steps.expect("manual steps when hooks may not be created");
-    assert!(steps.contains("https://sync.acme.example/webhooks/ws-acme/ado"), "{steps}");
+    assert!(
+        matches!(unknown, CallError::Plugin(SyncError::NotFound(ref m)) if m.contains("unknown-org")),
+        "{unknown:?}"
+    );
+    let conn = s
+        .host
+        .connect("Reader", &cloud(AdoSim::READONLY_PAT))
+        .await
+        .expect("read-only connect works");
+    s.host
+        .add_project(&conn.id, "Fabrikam", "Fabrikam")
+        .await
+        .expect("project");
+    let outcome = s
+        .host
+        .provision_webhook(&conn.id, "https://sync.acme.example")
+        .await
+        .expect("provision answers");
+    let steps = outcome
+        .manual_steps
+        .expect("manual steps when hooks may not be created");
+    assert!(
+        steps.contains("https://sync.acme.example/webhooks/ws-acme/ado"),
+        "{steps}"
+    );
     assert!(steps.contains("workitem.updated"));
     assert!(s.sim.subscriptions().is_empty());
-    let missing = s.host.add_project(&conn.id, "Nowhere", "No such project").await.unwrap_err();
-    assert!(matches!(missing, CallError::Plugin(SyncError::NotFound(_))), "{missing:?}");
+    let missing = s
+        .host
+        .add_project(&conn.id, "Nowhere", "No such project")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, CallError::Plugin(SyncError::NotFound(_))),
+        "{missing:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scrum_projects_get_their_own_estimate_field_and_levels() {
     let s = Scenario::start().await;
     let conn = s.connect_cloud().await;
-    let integration = s.host.add_project(&conn.id, "Tailspin", "Tailspin").await.expect("scrum project");
+    let integration = s
+        .host
+        .add_project(&conn.id, "Tailspin", "Tailspin")
+        .await
+        .expect("scrum project");
     let discovery = s.host.discover(&integration.id).await.expect("discover");
-    let pbi = discovery.work_item_types.iter().find(|t| t.name == "Product Backlog Item").expect("PBI");
+    let pbi = discovery
+        .work_item_types
+        .iter()
+        .find(|t| t.name == "Product Backlog Item")
+        .expect("PBI");
     assert_eq!(pbi.level, Some(2));
-    assert!(pbi.states.iter().any(|st| st.name == "Committed" && st.category == StatusCategory::InProgress));
-    assert!(discovery.iterations.iter().any(|i| i.path == "Tailspin\\Sprint 1"));
-    let below = s.host.propose_mapping(&integration.id, false).await.expect("propose");
-    assert!(below.types.iter().any(|t| t.ado_type == "Product Backlog Item" && t.host_type == "story"));
-    assert!(below.types.iter().any(|t| t.ado_type == "Epic" && t.host_type == "epic"));
-    assert!(below.fields.iter().any(|f| f.host_field == "effort" && f.ado_field == "Microsoft.VSTS.Scheduling.Effort"));
-    s.host.set_mapping(&integration.id, &below).await.expect("the proposal validates");
-    let top = s.host.propose_mapping(&integration.id, true).await.expect("propose at product level");
-    assert!(top.types.iter().any(|t| t.ado_type == "Epic" && t.host_type == "product"), "{:?}", top.types);
-    assert!(top.types.iter().any(|t| t.ado_type == "Product Backlog Item" && t.host_type == "feature"));
+    assert!(pbi
+        .states
+        .iter()
+        .any(|st| st.name == "Committed" && st.category == StatusCategory::InProgress));
+    assert!(discovery
+        .iterations
+        .iter()
+        .any(|i| i.path == "Tailspin\\Sprint 1"));
+    let below = s
+        .host
+        .propose_mapping(&integration.id, false)
+        .await
+        .expect("propose");
+    assert!(below
+        .types
+        .iter()
+        .any(|t| t.ado_type == "Product Backlog Item" && t.host_type == "story"));
+    assert!(below
+        .types
+        .iter()
+        .any(|t| t.ado_type == "Epic" && t.host_type == "epic"));
+    assert!(below
+        .fields
+        .iter()
+        .any(|f| f.host_field == "effort" && f.ado_field == "Microsoft.VSTS.Scheduling.Effort"));
+    s.host
+        .set_mapping(&integration.id, &below)
+        .await
+        .expect("the proposal validates");
+    let top = s
+        .host
+        .propose_mapping(&integration.id, true)
+        .await
+        .expect("propose at product level");
+    assert!(
+        top.types
+            .iter()
+            .any(|t| t.ado_type == "Epic" && t.host_type == "product"),
+        "{:?}",
+        top.types
+    );
+    assert!(top
+        .types
+        .iter()
+        .any(|t| t.ado_type == "Product Backlog Item" && t.host_type == "feature"));
 }
 
 /// Collects everything the harness logs.
@@ -135,52 +292,99 @@ async fn no_secret_in_storage_logs_errors_or_reports_of_a_full_scenario() {
     let logs = Captured::default();
     let writer = logs.clone();
     let _ = tracing_subscriber::fmt()
-        .with_env_filter("trace,cranelift=info,wasmtime=info,wasmtime_cranelift=info,hyper=info,h2=info")
+        .with_env_filter(
+            "trace,cranelift=info,wasmtime=info,wasmtime_cranelift=info,hyper=info,h2=info",
+        )
         .with_writer(move || writer.clone())
         .try_init();
     let mut s = Scenario::start().await;
     let mut evidence = String::new();
     // Failures first: their messages must not echo what was sent.
-    for target in [cloud("sim-pat-WRONG-recognisable-0000000000"), onprem(AdoSim::ONPREM_USER, "WrongPassword-recognisable")] {
+    for target in [
+        cloud("sim-pat-WRONG-recognisable-0000000000"),
+        onprem(AdoSim::ONPREM_USER, "WrongPassword-recognisable"),
+    ] {
         let err = s.host.connect("Bad", &target).await.unwrap_err();
         evidence.push_str(&format!("{err:?}\n{err}\n"));
     }
     let (conn, integration) = s.integrate("Fabrikam", false).await;
-    let server = s.host.connect("Server", &onprem(AdoSim::ONPREM_USER, AdoSim::ONPREM_PASSWORD)).await.expect("on-prem");
-    s.host.add_project(&server.id, "Tailspin", "Tailspin").await.expect("project");
+    let server = s
+        .host
+        .connect(
+            "Server",
+            &onprem(AdoSim::ONPREM_USER, AdoSim::ONPREM_PASSWORD),
+        )
+        .await
+        .expect("on-prem");
+    s.host
+        .add_project(&server.id, "Tailspin", "Tailspin")
+        .await
+        .expect("project");
     evidence.push_str(&format!("{:?}", s.pull(&integration).await.report));
-    let provisioned = s.host.provision_webhook(&conn.id, "https://sync.acme.example").await.expect("provision");
+    let provisioned = s
+        .host
+        .provision_webhook(&conn.id, "https://sync.acme.example")
+        .await
+        .expect("provision");
     evidence.push_str(&format!("{provisioned:?}"));
-    let wi = s.sim.find_by_title("Dashboards for error rates").expect("seed");
-    s.sim.user_update(wi, serde_json::json!({"System.Title": "Changed"})).expect("edit");
+    let wi = s
+        .sim
+        .find_by_title("Dashboards for error rates")
+        .expect("seed");
+    s.sim
+        .user_update(wi, serde_json::json!({"System.Title": "Changed"}))
+        .expect("edit");
     let path = s.host.webhook_path().await.expect("path");
     for e in s.sim.drain_events() {
-        let req = WebhookRequest { path: path.clone(), headers: vec![("content-type".into(), "application/json".into())], body: serde_json::to_vec(&e).unwrap_or_default() };
+        let req = WebhookRequest {
+            path: path.clone(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(&e).unwrap_or_default(),
+        };
         evidence.push_str(&format!("{:?}", s.host.handle_webhook(&req).await));
     }
-    evidence.push_str(&format!("{:?}", s.host.update_connection(&conn.id, &cloud(AdoSim::PAT)).await));
+    evidence.push_str(&format!(
+        "{:?}",
+        s.host
+            .update_connection(&conn.id, &cloud(AdoSim::PAT))
+            .await
+    ));
     evidence.push_str(&format!("{:?}", s.host.list_connections().await));
     evidence.push_str(&format!("{:?}", s.host.egress_log()));
     evidence.push_str(&format!("{:?}", s.host.webhook_status(&conn.id).await));
     let dump = s.storage_dump();
-    let log_text = String::from_utf8_lossy(&logs.0.lock().map(|l| l.clone()).unwrap_or_default()).to_string();
+    let log_text =
+        String::from_utf8_lossy(&logs.0.lock().map(|l| l.clone()).unwrap_or_default()).to_string();
     assert!(log_text.len() > 100, "the scenario logged something");
     let secrets = [
         AdoSim::PAT.to_string(),
         AdoSim::ONPREM_PASSWORD.to_string(),
         "sim-pat-WRONG-recognisable-0000000000".to_string(),
         "WrongPassword-recognisable".to_string(),
-        basic("", AdoSim::PAT).trim_start_matches("Basic ").to_string(),
-        basic(AdoSim::ONPREM_USER, AdoSim::ONPREM_PASSWORD).trim_start_matches("Basic ").to_string(),
+        basic("", AdoSim::PAT)
+            .trim_start_matches("Basic ")
+            .to_string(),
+        basic(AdoSim::ONPREM_USER, AdoSim::ONPREM_PASSWORD)
+            .trim_start_matches("Basic ")
+            .to_string(),
     ];
     for secret in &secrets {
         assert!(!dump.contains(secret.as_str()), "secret in storage");
         assert!(!log_text.contains(secret.as_str()), "secret in logs");
-        assert!(!evidence.contains(secret.as_str()), "secret in results or errors");
+        assert!(
+            !evidence.contains(secret.as_str()),
+            "secret in results or errors"
+        );
     }
     // The delivery credential is a secret too: it lives in the vault, not in storage.
-    let inputs = s.sim.subscription_consumer_inputs(s.sim.subscriptions()[0]["id"].as_str().unwrap_or_default()).expect("subscription");
-    let delivery = inputs["basicAuthPassword"].as_str().unwrap_or_default().to_string();
+    let inputs = s
+        .sim
+        .subscription_consumer_inputs(s.sim.subscriptions()[0]["id"].as_str().unwrap_or_default())
+        .expect("subscription");
+    let delivery = inputs["basicAuthPassword"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(delivery.len() >= 32);
     assert!(!dump.contains(&delivery));
     assert!(!log_text.contains(&delivery));

@@ -347,6 +347,70 @@ impl Storage for SqliteStorage {
     }
 }
 
+/// Storage that fails chosen writes (tests of crash consistency): the next `times` writes whose
+/// key starts with `prefix` fail as if the database were gone; everything else passes through.
+pub struct FailingStorage<S> {
+    inner: S,
+    plan: Mutex<Option<(String, usize)>>,
+}
+
+impl<S: Storage> FailingStorage<S> {
+    /// Wrap a store.
+    pub fn new(inner: S) -> Self {
+        FailingStorage {
+            inner,
+            plan: Mutex::new(None),
+        }
+    }
+
+    /// Fail the next `times` writes under `prefix`.
+    pub fn fail_writes(&self, prefix: &str, times: usize) {
+        if let Ok(mut p) = self.plan.lock() {
+            *p = Some((prefix.to_string(), times));
+        }
+    }
+
+    fn should_fail(&self, key: &str) -> Result<()> {
+        let mut plan = lock(&self.plan)?;
+        if let Some((prefix, left)) = plan.as_mut() {
+            if key.starts_with(prefix.as_str()) && *left > 0 {
+                *left -= 1;
+                return Err(StorageFailure(format!("injected failure writing {key}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Storage> Storage for FailingStorage<S> {
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>> {
+        self.inner.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<u64> {
+        self.should_fail(key)?;
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        self.should_fail(key)?;
+        self.inner.delete(key)
+    }
+    fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        self.inner.list_keys(prefix)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Option<u64>> {
+        self.should_fail(key)?;
+        self.inner.compare_and_swap(key, expected, value)
+    }
+    fn dump(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        self.inner.dump()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,69 +499,5 @@ mod tests {
         let s = SqliteStorage::open(&dir).unwrap();
         assert_eq!(s.get("k").unwrap().map(|(v, _)| v), Some(b"v".to_vec()));
         let _ = std::fs::remove_file(&dir);
-    }
-}
-
-/// Storage that fails chosen writes (tests of crash consistency): the next `times` writes whose
-/// key starts with `prefix` fail as if the database were gone; everything else passes through.
-pub struct FailingStorage<S> {
-    inner: S,
-    plan: Mutex<Option<(String, usize)>>,
-}
-
-impl<S: Storage> FailingStorage<S> {
-    /// Wrap a store.
-    pub fn new(inner: S) -> Self {
-        FailingStorage {
-            inner,
-            plan: Mutex::new(None),
-        }
-    }
-
-    /// Fail the next `times` writes under `prefix`.
-    pub fn fail_writes(&self, prefix: &str, times: usize) {
-        if let Ok(mut p) = self.plan.lock() {
-            *p = Some((prefix.to_string(), times));
-        }
-    }
-
-    fn should_fail(&self, key: &str) -> Result<()> {
-        let mut plan = lock(&self.plan)?;
-        if let Some((prefix, left)) = plan.as_mut() {
-            if key.starts_with(prefix.as_str()) && *left > 0 {
-                *left -= 1;
-                return Err(StorageFailure(format!("injected failure writing {key}")));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl<S: Storage> Storage for FailingStorage<S> {
-    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>> {
-        self.inner.get(key)
-    }
-    fn set(&self, key: &str, value: &[u8]) -> Result<u64> {
-        self.should_fail(key)?;
-        self.inner.set(key, value)
-    }
-    fn delete(&self, key: &str) -> Result<()> {
-        self.should_fail(key)?;
-        self.inner.delete(key)
-    }
-    fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
-        self.inner.list_keys(prefix)
-    }
-    fn compare_and_swap(
-        &self,
-        key: &str,
-        expected: Option<u64>,
-        value: &[u8],
-    ) -> Result<Option<u64>> {
-        self.should_fail(key)?;
-        self.inner.compare_and_swap(key, expected, value)
-    }
-    fn dump(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        self.inner.dump()
     }
 }

@@ -4,13 +4,19 @@
 //! - [`imports`]: the egress choke point for `wasi:http`, storage (SQLite, memory), the secret vault.
 //! - [`host`]: the API a host product calls: load, then call the exports.
 //! - [`workspace`]: the host-product stand-in that applies the changes the plugin returns.
-//! - [`ado_sim`]: the simulated Azure DevOps on wiremock.
+//! - [`ado_sim`]: the simulated Azure DevOps on wiremock (and its service-hook deliveries).
+//! - [`app`]: the runnable host: one SQLite file, the operations the CLI and server share.
+//! - [`serve`]: `ado-sync serve`, the webhook endpoint and the admin API.
+//! - [`cli`]: the `ado-sync` commands.
 
 pub mod ado_sim;
+pub mod app;
 pub mod cli;
 pub mod host;
+pub mod http_client;
 pub mod imports;
 pub mod runtime;
+pub mod serve;
 pub mod workspace;
 
 pub use host::{CallResult, PluginHost};

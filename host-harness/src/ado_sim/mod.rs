@@ -9,6 +9,7 @@
 //! * `state`, `process`: the data model and process templates; `patch`: JSON Patch engine;
 //! * `render`: REST shapes; `seed`: deterministic seed data; [`faults`]: fault injection.
 
+pub mod delivery;
 mod error;
 pub mod faults;
 mod hooks;

@@ -1,44 +1,36 @@
-//! The `ado-sync` binary.
+//! The `ado-sync` binary: parse, set up logging, run, exit with a code scripts can use.
 
-use ado_sync_host::cli::{exit, Cli, Command};
+use ado_sync_host::cli::{exit, Cli};
 use clap::Parser;
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ADO_SYNC_LOG")
+        .unwrap_or_else(|_| "warn".into());
+    let json = std::env::var("ADO_SYNC_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ADO_SYNC_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let component = cli
-        .component
-        .clone()
-        .unwrap_or_else(ado_sync_host::component_path);
-    let code = match cli.command {
-        Command::Demo { db } => match ado_sync_host::cli::demo::run(&component, &db).await {
-            Ok(report) => {
-                if cli.json {
-                    match serde_json::to_string_pretty(&report) {
-                        Ok(s) => println!("{s}"),
-                        Err(e) => eprintln!("error: {e}"),
-                    }
-                } else {
-                    print!("{}", ado_sync_host::cli::demo::render(&report));
-                }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() {
+                exit::USAGE
+            } else {
                 exit::OK
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                if e.downcast_ref::<ado_sync_host::HostError>().is_some() {
-                    exit::HOST_ERROR
-                } else {
-                    exit::PLUGIN_ERROR
-                }
-            }
-        },
+            });
+        }
     };
+    init_logging();
+    let code = ado_sync_host::cli::run(cli).await;
     std::process::exit(code);
 }

@@ -11,11 +11,39 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    create_tables(&conn)?;
+    Ok(conn)
+}
+
+/// Make sure the workspace tables exist (on a connection opened elsewhere, e.g. the storage's).
+pub fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS host_workspace (id INTEGER PRIMARY KEY CHECK (id = 0), schema TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS host_items (id TEXT PRIMARY KEY, item TEXT NOT NULL);",
+    )
+}
+
+/// Write the schema and the current state of the items `ids` (absent ones are deleted),
+/// without opening a transaction: the caller's transaction (or unit of work) holds it.
+pub fn save_items<'a>(
+    conn: &Connection,
+    ws: &Workspace,
+    ids: impl IntoIterator<Item = &'a String>,
+) -> anyhow::Result<()> {
+    conn.execute(
+        "INSERT INTO host_workspace (id, schema) VALUES (0, ?1) ON CONFLICT(id) DO UPDATE SET schema = excluded.schema",
+        [serde_json::to_string(&ws.schema)?],
     )?;
-    Ok(conn)
+    for id in ids {
+        match ws.items.get(id) {
+            Some(item) => conn.execute(
+                "INSERT INTO host_items (id, item) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET item = excluded.item",
+                params![id, serde_json::to_string(item)?],
+            )?,
+            None => conn.execute("DELETE FROM host_items WHERE id = ?1", [id])?,
+        };
+    }
+    Ok(())
 }
 
 /// Load the workspace, if one was saved.

@@ -17,3 +17,6 @@ pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;
+
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+pub mod native;

@@ -142,7 +142,12 @@ async fn a_real_edit_in_ado_arrives_and_the_webhook_reports_connected() {
         .expect("edit");
     let events = h.s.sim.drain_events();
     assert_eq!(events.len(), 1);
+    h.s.sim.clear_requests();
     let out = h.deliver(&events[0]).await.expect("delivered");
+    assert!(
+        h.s.sim.requests().is_empty(),
+        "an update whose links did not change is applied from the payload, without calling ADO"
+    );
     assert!(
         matches!(out, WebhookOutcome::Applied(ref c) if c.len() == 1),
         "{out:?}"

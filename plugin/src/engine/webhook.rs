@@ -41,6 +41,12 @@ pub struct Event {
     pub rev: i64,
     /// `System.ChangedDate` of that revision, when present.
     pub changed_date: Option<String>,
+    /// The work item as of the event (`resource`, or `resource.revision` for updates), when the
+    /// payload carries its fields.
+    pub snapshot: Option<Value>,
+    /// Whether the snapshot's links are known: it has `relations`, or it is an update whose
+    /// links did not change (no `resource.relations`).
+    pub links_known: bool,
 }
 
 /// Read the parts of a delivery the plugin needs. `workitem.updated` carries a WorkItemUpdate
@@ -99,12 +105,33 @@ pub fn parse_event(body: &Value) -> Result<Event> {
         .and_then(|f| f.get("System.ChangedDate"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    let snapshot_json = if kind == "workitem.updated" {
+        resource.get("revision")
+    } else {
+        Some(resource)
+    };
+    let snapshot = snapshot_json
+        .filter(|v| v.get("fields").is_some_and(Value::is_object))
+        .cloned()
+        .map(|mut v| {
+            v["id"] = json!(work_item);
+            if v.get("rev").and_then(Value::as_i64).is_none() {
+                v["rev"] = json!(rev);
+            }
+            v
+        });
+    let links_known = snapshot
+        .as_ref()
+        .is_some_and(|s| s.get("relations").is_some())
+        || (kind == "workitem.updated" && resource.get("relations").is_none());
     Ok(Event {
         kind,
         project_id,
         work_item,
         rev,
         changed_date,
+        snapshot,
+        links_known,
     })
 }
 
@@ -238,14 +265,44 @@ impl Engine<'_> {
                 return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate));
             }
         }
-        // Apply the current state, not the event's: deliveries arrive late, twice or out of order.
-        let client = self.client(&ctx.connection)?;
-        let current = match client.work_item(event.work_item) {
-            Ok(v) => WorkItem::from_json(&v)?,
-            Err(SyncError::NotFound(_)) => {
-                return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate))
+        // The payload's snapshot is the item at the event's revision, which is not older than
+        // anything applied (checked above). Read the item from ADO only when the payload lacks
+        // what is needed: its fields, or its links when they may have changed.
+        let linked_parent = link.as_ref().and_then(|(l, _)| l.base.parent.clone());
+        let from_payload = match &event.snapshot {
+            Some(snapshot)
+                if event.links_known && (link.is_some() || snapshot.get("relations").is_some()) =>
+            {
+                Some(WorkItem::from_json(snapshot)?)
             }
-            Err(e) => return Err(e),
+            _ => None,
+        };
+        let (current, parent_host) = match from_payload {
+            Some(wi) if wi.relations.is_empty() && event.kind == "workitem.updated" => {
+                (wi, linked_parent)
+            }
+            Some(wi) => {
+                let parent = match wi.parent_id() {
+                    Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
+                    None => None,
+                };
+                (wi, parent)
+            }
+            None => {
+                let client = self.client(&ctx.connection)?;
+                let wi = match client.work_item(event.work_item) {
+                    Ok(v) => WorkItem::from_json(&v)?,
+                    Err(SyncError::NotFound(_)) => {
+                        return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate))
+                    }
+                    Err(e) => return Err(e),
+                };
+                let parent = match wi.parent_id() {
+                    Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
+                    None => None,
+                };
+                (wi, parent)
+            }
         };
         if ctx
             .map_context()
@@ -254,10 +311,6 @@ impl Engine<'_> {
         {
             return Ok(WebhookOutcome::Ignored(IgnoredReason::TypeNotMapped));
         }
-        let parent_host = match current.parent_id() {
-            Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
-            None => None,
-        };
         let decision = self.take_from_ado(
             ctx,
             &store,

@@ -114,7 +114,7 @@ impl AppError {
         match self {
             AppError::Plugin(SyncError::FieldTypeMismatch(m)) => {
                 e["host_field"] = json!(m.host_field);
-                e["host_kind"] = json!(format!("{:?}", m.host_kind));
+                e["host_kind"] = json!(kebab(&format!("{:?}", m.host_kind)));
                 e["ado_field"] = json!(m.ado_field);
                 e["ado_type"] = json!(m.ado_type);
             }

@@ -1,0 +1,103 @@
+//! Guest isolation: a call past its deadline, a guest that outgrows its memory limit, and an
+//! egress attempt outside the allow-list each give the host a typed error; the host survives and
+//! the next call works.
+
+use ado_sync_e2e::*;
+use ado_sync_host::ado_sim::AdoSim;
+use ado_sync_host::api::*;
+use ado_sync_host::imports::secrets::MemoryVault;
+use ado_sync_host::imports::storage::MemoryStorage;
+use ado_sync_host::{CallError, HostError, Limits, PluginHost, Runtime};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn host_with(limits: Limits, sim: &AdoSim) -> PluginHost {
+    let runtime =
+        Arc::new(Runtime::load(&ado_sync_host::component_path(), limits).expect("component"));
+    let host = PluginHost::with_runtime(
+        runtime,
+        Arc::new(MemoryStorage::new()),
+        Arc::new(MemoryVault::new()),
+    );
+    host.redirect(CLOUD_URL, &sim.uri());
+    host.set_workspace_schema(&ado_sync_host::workspace::sample::schema(WORKSPACE_ID))
+        .await
+        .expect("schema");
+    host
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_past_its_deadline_is_interrupted_and_the_next_call_works() {
+    let sim = AdoSim::start_seeded().await;
+    let limits = Limits {
+        call_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let host = host_with(limits, &sim).await;
+    let conn = host
+        .connect("Contoso", &cloud(AdoSim::PAT))
+        .await
+        .expect("connect");
+    let project = host
+        .add_project(&conn.id, "Fabrikam", "Fabrikam")
+        .await
+        .expect("project");
+    let mapping = host
+        .propose_mapping(&project.id, false)
+        .await
+        .expect("propose");
+    host.set_mapping(&project.id, &mapping).await.expect("map");
+    // ADO hangs for longer than the call may run.
+    sim.faults().delay("wiql", 1, 1_500);
+    let err = host
+        .sync_once(&sync_request(&project.id, SyncDirection::AdoToHost))
+        .await
+        .unwrap_err();
+    assert_eq!(err, CallError::Host(HostError::Deadline), "{err:?}");
+    let ok = host
+        .sync_once(&sync_request(&project.id, SyncDirection::AdoToHost))
+        .await
+        .expect("next call works");
+    assert_eq!(ok.report.totals.created, 17);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_that_outgrows_its_memory_gets_a_typed_error() {
+    let sim = AdoSim::start_seeded().await;
+    let small = Limits {
+        memory_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let host = host_with(small, &sim).await;
+    let conn = host
+        .connect("Contoso", &cloud(AdoSim::PAT))
+        .await
+        .expect("connect");
+    let project = host
+        .add_project(&conn.id, "Fabrikam", "Fabrikam")
+        .await
+        .expect("project");
+    let mapping = host
+        .propose_mapping(&project.id, false)
+        .await
+        .expect("propose");
+    host.set_mapping(&project.id, &mapping).await.expect("map");
+    // A webhook body of 2 MB held several times over does not fit in 4 MiB.
+    let path = host.webhook_path().await.expect("path");
+    let mut body = b"{\"eventType\":\"".to_vec();
+    body.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024 - 64));
+    body.extend(b"\"}");
+    let request = WebhookRequest {
+        path,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body,
+    };
+    let err = host.handle_webhook(&request).await.unwrap_err();
+    assert!(
+        matches!(err, CallError::Host(HostError::MemoryLimit)),
+        "{err:?}"
+    );
+    // The host is fine, and the next (small) call succeeds.
+    let listed = host.list_connections().await.expect("next call works");
+    assert_eq!(listed.len(), 1);
+}

@@ -81,7 +81,10 @@ impl Http for WasiHttp {
     }
 
     fn sleep_ms(&self, millis: u64) {
-        wstd::runtime::block_on(wstd::task::sleep(wstd::time::Duration::from_millis(millis)));
+        // The sleep future must be created inside the runtime (it registers with the reactor).
+        wstd::runtime::block_on(async move {
+            wstd::task::sleep(wstd::time::Duration::from_millis(millis)).await
+        });
     }
 
     fn random_hex(&self, bytes: usize) -> String {

@@ -370,3 +370,133 @@ async fn host_deletes_follow_the_delete_policy_and_history_tells_the_story() {
         .expect("history by ADO id");
     assert_eq!(by_ado.len(), history.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ado_pressure_is_honoured_and_failures_are_per_item() {
+    let mut s = Scenario::start().await;
+    let (_, integration) = s.integrate("Fabrikam", false).await;
+    // Throttled once (Retry-After: 1 s) and two server errors: the run still completes.
+    s.sim.faults().rate_limit("workitemsbatch", 1, 1);
+    s.sim.faults().server_error("wiql", 2, 503);
+    s.sim.clear_requests();
+    let outcome = s.pull(&integration).await;
+    assert_eq!(outcome.report.totals.created, 17);
+    assert_eq!(outcome.report.totals.failed, 0);
+    let batches = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("workitemsbatch"))
+        .count();
+    assert_eq!(batches, 2, "one throttled batch read, then the retry");
+    let wiql = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("wiql"))
+        .count();
+    assert_eq!(wiql, 6, "4 queries + 2 retried server errors");
+
+    // A malformed batch answer fails its items, typed, without failing the run.
+    let mut fresh = Scenario::start().await;
+    let (_, integration) = fresh.integrate("Fabrikam", false).await;
+    fresh.sim.faults().malformed_body("workitemsbatch", 1);
+    let outcome = fresh.pull(&integration).await;
+    assert_eq!(
+        outcome.report.totals.failed, 17,
+        "{:?}",
+        outcome.report.totals
+    );
+    assert!(outcome
+        .report
+        .failures
+        .iter()
+        .all(|f| matches!(f.error, SyncError::AdoError(_))));
+    let again = fresh.pull(&integration).await;
+    assert_eq!(again.report.totals.created, 17, "the re-run recovers");
+    assert_eq!(fresh.workspace.items.len(), 17, "no duplicates");
+
+    // A server that keeps failing, and an expired sign-in, end the run with typed errors.
+    fresh.sim.faults().server_error("wiql", 10, 500);
+    let err = fresh
+        .host
+        .sync_once(&sync_request(&integration, SyncDirection::AdoToHost))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ado_sync_host::CallError::Plugin(SyncError::AdoError(ref f)) if f.status == 500),
+        "{err:?}"
+    );
+    fresh.sim.faults().clear();
+    fresh.sim.faults().sign_in_page("wiql", 1);
+    let err = fresh
+        .host
+        .sync_once(&sync_request(&integration, SyncDirection::AdoToHost))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ado_sync_host::CallError::Plugin(SyncError::AuthFailed(_))
+        ),
+        "{err:?}"
+    );
+    fresh.sim.faults().clear();
+    fresh.sim.faults().rate_limit("wiql", 10, 120);
+    let err = fresh
+        .host
+        .sync_once(&sync_request(&integration, SyncDirection::AdoToHost))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ado_sync_host::CallError::Plugin(SyncError::RateLimited(ref r)) if r.retry_after_ms == 120_000),
+        "a wait longer than the plugin will sleep goes back to the host: {err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_bad_host_item_does_not_fail_the_push() {
+    let mut s = Scenario::start().await;
+    let (_, integration) = s.integrate("Fabrikam", false).await;
+    let item = |id: &str, title: &str, sprint: Option<&str>| HostItem {
+        id: id.into(),
+        item_type: "epic".into(),
+        title: title.into(),
+        description: None,
+        parent: None,
+        status: Some("backlog".into()),
+        sprint: sprint.map(str::to_string),
+        releases: vec![],
+        tags: vec![],
+        fields: vec![],
+    };
+    let mut schema = s.workspace.schema.clone();
+    schema.sprints.push(Sprint {
+        id: "sprint-9".into(),
+        name: "Sprint 9".into(),
+        start: None,
+        finish: None,
+    });
+    s.host.set_workspace_schema(&schema).await.expect("schema");
+    s.workspace.schema = schema;
+    s.apply(&[
+        HostChange::Create(item("good-1", "Good one", None)),
+        HostChange::Create(item("bad-1", "Unmapped sprint", Some("sprint-9"))),
+        HostChange::Create(item("good-2", "Good two", Some("sprint-1"))),
+    ]);
+    let pushed = s.push(&integration).await;
+    assert_eq!(
+        pushed.report.totals.created, 2,
+        "{:?}",
+        pushed.report.actions
+    );
+    assert_eq!(pushed.report.totals.failed, 1);
+    let failure = &pushed.report.failures[0];
+    assert_eq!(failure.host_id.as_deref(), Some("bad-1"));
+    assert!(
+        matches!(&failure.error, SyncError::InvalidConfig(f) if f.field == "item.sprint"),
+        "{failure:?}"
+    );
+    assert!(s.sim.find_by_title("Good two").is_some());
+    assert!(s.sim.find_by_title("Unmapped sprint").is_none());
+}

@@ -99,9 +99,9 @@ pub fn with_fields_from(item: &HostItem, from: &HostItem, fields: &[String]) -> 
                 let value = from
                     .fields
                     .iter()
-                    .find(|f| &f.field == other)
+                    .find(|f| f.field == *other)
                     .and_then(|f| f.value.clone());
-                match out.fields.iter_mut().find(|f| &f.field == other) {
+                match out.fields.iter_mut().find(|f| f.field == *other) {
                     Some(e) => e.value = value,
                     None => out.fields.push(crate::api::FieldEntry {
                         field: other.to_string(),

@@ -128,19 +128,16 @@ impl Engine<'_> {
         if request.page_size == Some(0) {
             return Err(SyncError::invalid("page-size", "must be at least 1"));
         }
-        let (outcome, tally_actions, trigger) = match request.direction {
+        let (outcome, trigger) = match request.direction {
             SyncDirection::AdoToHost => (
                 self.ado_to_host(&ctx, &client, request)?,
-                (),
                 "sync ado-to-host",
             ),
             SyncDirection::HostToAdo => (
                 self.host_to_ado(&ctx, &client, request)?,
-                (),
                 "sync host-to-ado",
             ),
         };
-        let _ = tally_actions;
         if !request.dry_run {
             let at = self.http.now_rfc3339();
             for a in outcome

@@ -614,8 +614,13 @@ async fn run_node(node: &Path, component: &Path, pin_connect_clock: String) -> R
                 .await
                 .expect("read node")
                 .expect("node ended without a result");
-            let msg: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("node printed a non-JSON line ({e}): {line}"));
+            let msg: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+                let start: String = line.chars().take(300).collect();
+                panic!(
+                    "node printed a non-JSON line ({e}), {} bytes: {start}…",
+                    line.len()
+                )
+            });
             match msg["type"].as_str() {
                 Some("step") => {
                     let step = msg["step"].as_str().expect("step name").to_string();

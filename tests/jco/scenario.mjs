@@ -42,15 +42,18 @@ function toJson(value) {
   });
 }
 
+/** Write one line; resolves once it is handed to the OS (a pipe takes large lines in parts). */
 function emit(message) {
-  process.stdout.write(`${toJson(message)}\n`);
+  return new Promise((resolve, reject) => {
+    process.stdout.write(`${toJson(message)}\n`, (e) => (e ? reject(e) : resolve()));
+  });
 }
 
 const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
 /** Announce a step and wait for the driver's go-ahead (and the step's input). */
 async function announce(step) {
-  emit({ type: 'step', step });
+  await emit({ type: 'step', step });
   const { value, done } = await stdinLines.next();
   if (done) throw new Error(`stdin closed before step ${step}`);
   return JSON.parse(value).input;
@@ -230,13 +233,13 @@ async function main() {
   await step('map-item-to-ado', () => mapItem.toAdo(integration.id, story));
 
   await announce('end');
-  emit({ type: 'result', steps, storage: storage.dump(), workspace: workspace.list() });
+  await emit({ type: 'result', steps, storage: storage.dump(), workspace: workspace.list() });
 }
 
+// Exit explicitly (the shim's worker would keep Node alive), but only once stdout is flushed:
+// `process.exit` drops what a pipe has not taken yet, and the result line is large.
 main().then(
   () => process.exit(0),
-  (e) => {
-    emit({ type: 'fatal', message: String(e?.stack ?? e) });
-    process.exit(1);
-  },
+  (e) =>
+    emit({ type: 'fatal', message: String(e?.stack ?? e) }).finally(() => process.exit(1)),
 );

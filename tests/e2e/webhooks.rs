@@ -267,7 +267,7 @@ async fn bad_deliveries_are_typed_and_change_nothing() {
     let good = h.s.sim.drain_events().remove(0);
     let auth = credential(&h.s, &good);
     let body = |v: &Value| serde_json::to_vec(v).unwrap_or_default();
-    let mut without = |key: &str| {
+    let without = |key: &str| {
         let mut v = good.clone();
         if let Some(o) = v.as_object_mut() {
             o.remove(key);
@@ -290,7 +290,7 @@ async fn bad_deliveries_are_typed_and_change_nothing() {
             base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
         )
     };
-    let wrong_path = format!("/webhooks/other-workspace/ado");
+    let wrong_path = "/webhooks/other-workspace/ado".to_string();
     let cases: Vec<(&str, WebhookRequest)> = vec![
         (
             "malformed JSON",

@@ -214,26 +214,19 @@ impl AdoClient<'_> {
 
     /// Run a WIQL query in a project; returns the ids in result order.
     pub fn wiql(&self, project: &str, query: &str) -> Result<Vec<i64>> {
-        let v = self.post(
-            &format!("{}/_apis/wit/wiql", seg(project)),
-            &json!({ "query": query }),
-        )?;
-        Ok(v.get("workItems")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|w| w.get("id").and_then(Value::as_i64))
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.wiql_at(&format!("{}/_apis/wit/wiql", seg(project)), query)
     }
 
     /// Run a WIQL query comparing dates with their time of day (`timePrecision=true`).
     pub fn wiql_precise(&self, project: &str, query: &str) -> Result<Vec<i64>> {
-        let v = self.post(
+        self.wiql_at(
             &format!("{}/_apis/wit/wiql?timePrecision=true", seg(project)),
-            &json!({ "query": query }),
-        )?;
+            query,
+        )
+    }
+
+    fn wiql_at(&self, path: &str, query: &str) -> Result<Vec<i64>> {
+        let v = self.post(path, &json!({ "query": query }))?;
         Ok(v.get("workItems")
             .and_then(Value::as_array)
             .map(|a| {

@@ -3,6 +3,7 @@
 use crate::api::{AdoPatch, HostItem, PatchOperation, Result, SyncError};
 use crate::core::convert::{to_ado, to_host};
 use crate::core::ids::host_id_for;
+use crate::core::merge::merge;
 use crate::core::work_item::WorkItem;
 use crate::engine::Engine;
 
@@ -22,7 +23,25 @@ impl Engine<'_> {
             )?),
             None => None,
         };
-        let (work_item_type, ops) = to_ado(&ctx.map_context(), item, current.as_ref(), parent)?;
+        // The same decision a push makes: merge against the agreed values, so fields ADO changed
+        // (or filled in, like a default area) are not shown as reverted.
+        let target = match (&current, linked) {
+            (Some(wi), Some(id)) => {
+                let base = ctx.link_of_work_item(&store, id)?.map(|(l, _)| l.base);
+                let parent_host = match wi.parent_id() {
+                    Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
+                    None => None,
+                };
+                match to_host(&ctx.map_context(), wi, item.id.clone(), parent_host, None)? {
+                    Some(ado_side) => {
+                        merge(base.as_ref(), item, &ado_side, &ctx.mapping.fields).target
+                    }
+                    None => item.clone(),
+                }
+            }
+            _ => item.clone(),
+        };
+        let (work_item_type, ops) = to_ado(&ctx.map_context(), &target, current.as_ref(), parent)?;
         Ok(AdoPatch {
             work_item_type,
             work_item: linked,

@@ -508,6 +508,29 @@ impl Engine<'_> {
         })
     }
 
+    fn create_subscription(
+        client: &crate::ado::AdoClient,
+        url: &str,
+        integration: &IntegrationRecord,
+        event: &str,
+        secret: &str,
+    ) -> Result<SubscriptionInfo> {
+        let body = Self::subscription_body(url, &integration.project_id, event, secret);
+        let v = client.post("_apis/hooks/subscriptions", &body)?;
+        let text = |key: &str, default: &str| {
+            v.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or(default)
+                .to_string()
+        };
+        Ok(SubscriptionInfo {
+            id: text("id", ""),
+            event_type: event.to_string(),
+            project: integration.project_name.clone(),
+            status: text("status", "enabled"),
+        })
+    }
+
     /// Create the subscriptions for every integrated project of a connection (idempotent).
     pub fn provision(&self, connection: &str, public_base_url: &str) -> Result<ProvisionOutcome> {
         let base = public_base_url.trim().trim_end_matches('/');
@@ -576,26 +599,10 @@ impl Engine<'_> {
                 }) {
                     continue;
                 }
-                match client.post(
-                    "_apis/hooks/subscriptions",
-                    &Self::subscription_body(&url, &integration.project_id, event, &secret),
-                ) {
-                    Ok(v) => {
+                match Self::create_subscription(&client, &url, integration, event, &secret) {
+                    Ok(info) => {
                         created += 1;
-                        subscriptions.push(SubscriptionInfo {
-                            id: v
-                                .get("id")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string(),
-                            event_type: event.to_string(),
-                            project: integration.project_name.clone(),
-                            status: v
-                                .get("status")
-                                .and_then(Value::as_str)
-                                .unwrap_or("enabled")
-                                .to_string(),
-                        });
+                        subscriptions.push(info);
                     }
                     Err(SyncError::PermissionDenied(m)) => {
                         return Ok(ProvisionOutcome {
@@ -682,25 +689,14 @@ impl Engine<'_> {
                 }) {
                     continue;
                 }
-                let v = client.post(
-                    "_apis/hooks/subscriptions",
-                    &Self::subscription_body(&url, &integration.project_id, event, &secret),
-                )?;
+                subscriptions.push(Self::create_subscription(
+                    &client,
+                    &url,
+                    integration,
+                    event,
+                    &secret,
+                )?);
                 recreated += 1;
-                subscriptions.push(SubscriptionInfo {
-                    id: v
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    event_type: event.to_string(),
-                    project: integration.project_name.clone(),
-                    status: v
-                        .get("status")
-                        .and_then(Value::as_str)
-                        .unwrap_or("enabled")
-                        .to_string(),
-                });
             }
         }
         let mut changes = Vec::new();

@@ -500,3 +500,32 @@ async fn one_bad_host_item_does_not_fail_the_push() {
     assert!(s.sim.find_by_title("Good two").is_some());
     assert!(s.sim.find_by_title("Unmapped sprint").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_project_past_the_wiql_row_cap_is_read_in_windows() {
+    let mut s = Scenario::start().await;
+    let (_, integration) = s.integrate("Fabrikam", false).await;
+    s.sim.set_wiql_cap(3);
+    s.sim.clear_requests();
+    let outcome = s.pull(&integration).await;
+    assert_eq!(
+        outcome.report.totals.created, 17,
+        "{:?}",
+        outcome.report.failures
+    );
+    assert_eq!(s.workspace.items.len(), 17);
+    let capped = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/wiql"))
+        .count();
+    assert!(capped > 4, "windows were needed: {capped} queries");
+    let batches = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("workitemsbatch"))
+        .count();
+    assert_eq!(batches, 1, "windows change the queries, not the reads");
+}

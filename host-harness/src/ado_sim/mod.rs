@@ -361,6 +361,11 @@ impl AdoSim {
         }
     }
 
+    /// Lower (or restore) the WIQL row cap, to test queries past it without 20,000 items.
+    pub fn set_wiql_cap(&self, cap: usize) {
+        self.lock().wiql_cap = cap;
+    }
+
     /// Fault-injection handle (cheap clone).
     pub fn faults(&self) -> Faults {
         self.faults.clone()

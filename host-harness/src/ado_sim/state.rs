@@ -344,6 +344,8 @@ pub(crate) struct SimState {
     pub next_notification: i64,
     pub requests: Vec<SimRequest>,
     pub sub_counter: u64,
+    /// Rows a WIQL query may return before VS402337 (20,000 in ADO; tests lower it).
+    pub wiql_cap: usize,
 }
 
 impl SimState {
@@ -376,6 +378,7 @@ impl SimState {
             next_notification: 1,
             requests: Vec::new(),
             sub_counter: 0,
+            wiql_cap: super::wit::WIQL_CAP,
         }
     }
 

@@ -504,11 +504,12 @@ pub(crate) fn wiql(state: &SimState, ctx: &Ctx) -> HandlerResult {
         .map(WorkItem::current)
         .filter(|r| bound.as_ref().is_none_or(|b| wiql::eval(b, &r.fields)))
         .collect();
-    let limit = top.unwrap_or(usize::MAX).min(WIQL_CAP);
-    if hits.len() > WIQL_CAP && top.is_none_or(|t| t > WIQL_CAP) {
+    let cap = state.wiql_cap;
+    let limit = top.unwrap_or(usize::MAX).min(cap);
+    if hits.len() > cap && top.is_none_or(|t| t > cap) {
         return Err(AdoError::bad_request(
             "WorkItemTrackingQueryResultSizeLimitExceededException",
-            format!("VS402337: The number of work items returned exceeds the size limit of {WIQL_CAP}. Change the query to return fewer work items."),
+            format!("VS402337: The number of work items returned exceeds the size limit of {cap}. Change the query to return fewer work items."),
         ));
     }
     hits.sort_by(|a, b| {

@@ -225,6 +225,14 @@ impl AdoClient<'_> {
         )
     }
 
+    /// Run a WIQL query returning at most `top` ids.
+    pub fn wiql_top(&self, project: &str, query: &str, top: u32) -> Result<Vec<i64>> {
+        self.wiql_at(
+            &format!("{}/_apis/wit/wiql?$top={top}", seg(project)),
+            query,
+        )
+    }
+
     fn wiql_at(&self, path: &str, query: &str) -> Result<Vec<i64>> {
         let v = self.post(path, &json!({ "query": query }))?;
         Ok(v.get("workItems")

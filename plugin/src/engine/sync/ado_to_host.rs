@@ -20,8 +20,6 @@ const CONCURRENT_BATCHES: usize = 4;
 /// Id window used when a query passes WIQL's 20,000-row cap (ids are unique per organisation,
 /// so a window this wide never holds more rows than the cap).
 const ID_WINDOW: i64 = 19_000;
-/// Empty windows in a row after which the id space is taken as exhausted.
-const EMPTY_WINDOWS_TO_STOP: usize = 8;
 
 impl Engine<'_> {
     /// The mapped ADO types the request selects, parents' levels first.
@@ -59,7 +57,9 @@ impl Engine<'_> {
         Ok(types)
     }
 
-    /// Ids of one type matching the filter, in id order.
+    /// Ids of one type matching the filter, in id order. Past WIQL's row cap, the highest id is
+    /// found with `$top=1`, then the id range is read in windows, halving any window that is
+    /// still past the cap.
     fn query_type(
         &self,
         ctx: &IntegrationContext,
@@ -69,26 +69,31 @@ impl Engine<'_> {
     ) -> Result<Vec<i64>> {
         let project = &ctx.integration.project_name;
         let f = &request.ado_filter;
-        match client.wiql(project, &select_ids(&[ty], f.open_only, &f.tags, None)) {
+        let query = |window| select_ids(&[ty], f.open_only, &f.tags, window);
+        match client.wiql(project, &query(None)) {
             Err(e) if is_wiql_cap(&e) => {}
             other => return other,
         }
+        let newest_first =
+            query(None).replace("ORDER BY [System.Id] ASC", "ORDER BY [System.Id] DESC");
+        let Some(max) = client.wiql_top(project, &newest_first, 1)?.first().copied() else {
+            return Ok(Vec::new());
+        };
         let mut ids = Vec::new();
-        let mut after = 0;
-        let mut empty = 0;
-        while empty < EMPTY_WINDOWS_TO_STOP {
-            let window = client.wiql(
-                project,
-                &select_ids(
-                    &[ty],
-                    f.open_only,
-                    &f.tags,
-                    Some((after, after + ID_WINDOW)),
-                ),
-            )?;
-            empty = if window.is_empty() { empty + 1 } else { 0 };
-            ids.extend(window);
-            after += ID_WINDOW;
+        let mut pending: Vec<(i64, i64)> = (0..=max / ID_WINDOW)
+            .rev()
+            .map(|k| (k * ID_WINDOW, ((k + 1) * ID_WINDOW).min(max)))
+            .collect();
+        while let Some((after, up_to)) = pending.pop() {
+            match client.wiql(project, &query(Some((after, up_to)))) {
+                Ok(window) => ids.extend(window),
+                Err(e) if is_wiql_cap(&e) && up_to - after > 1 => {
+                    let mid = after + (up_to - after) / 2;
+                    pending.push((mid, up_to));
+                    pending.push((after, mid));
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(ids)
     }

@@ -120,6 +120,25 @@ async fn on_prem_connections_use_basic_auth_and_serve_several_projects() {
 async fn mapping_errors_name_the_field_and_both_types() {
     let s = Scenario::start().await;
     let (_, integration) = s.integrate("Fabrikam", false).await;
+    let discovery = s.host.discover(&integration).await.expect("discover");
+    let risk = discovery
+        .fields
+        .iter()
+        .find(|f| f.reference_name == "Custom.Risk")
+        .expect("custom picklist");
+    assert_eq!(risk.kind, FieldKind::SingleSelect);
+    let mut values = risk.allowed_values.clone();
+    values.sort();
+    assert_eq!(values, ["High", "Low", "Medium"]);
+    let points = discovery
+        .fields
+        .iter()
+        .find(|f| f.reference_name == "Microsoft.VSTS.Scheduling.StoryPoints")
+        .expect("points");
+    assert_eq!(
+        (points.kind, points.ado_type.as_str()),
+        (FieldKind::Number, "double")
+    );
     let mut mapping = s.host.get_mapping(&integration).await.expect("stored");
     mapping.fields.push(FieldMapping {
         host_field: "objective".into(),

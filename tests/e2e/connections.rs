@@ -63,6 +63,11 @@ async fn updating_credentials_keeps_links_and_never_uses_the_old_secret_again() 
         .update_connection(&conn.id, &cloud(AdoSim::READONLY_PAT))
         .await
         .expect("update");
+    assert!(!conn.credentials_checked_at.is_empty());
+    assert!(
+        updated.credentials_checked_at > conn.credentials_checked_at,
+        "the check time moves on update"
+    );
     assert_eq!(updated.id, conn.id);
     assert_eq!(updated.integrations, vec![integration.clone()]);
     assert_eq!(

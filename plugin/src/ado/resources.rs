@@ -148,6 +148,40 @@ impl AdoClient<'_> {
                 fields,
             });
         }
+        // Allowed values of picklist fields, per type (the same field may differ by type; the
+        // union is kept).
+        let mut allowed: Vec<(String, Vec<String>)> = Vec::new();
+        for t in &work_item_types {
+            let per_type = self.get(&format!(
+                "{p}/_apis/wit/workitemtypes/{}/fields?$expand=allowedValues",
+                seg(&t.name)
+            ))?;
+            for f in list_items(&per_type) {
+                let values: Vec<String> = f
+                    .get("allowedValues")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if values.is_empty() {
+                    continue;
+                }
+                let name = text(f, "referenceName");
+                match allowed.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, known)) => {
+                        for v in values {
+                            if !known.contains(&v) {
+                                known.push(v);
+                            }
+                        }
+                    }
+                    None => allowed.push((name, values)),
+                }
+            }
+        }
         let fields_json = self.get(&format!("{p}/_apis/wit/fields"))?;
         let fields = list_items(&fields_json)
             .iter()
@@ -167,7 +201,11 @@ impl AdoClient<'_> {
                     kind: kind_of_ado_type(&ado_type, is_picklist, is_identity),
                     ado_type,
                     read_only: f.get("readOnly").and_then(Value::as_bool).unwrap_or(false),
-                    allowed_values: Vec::new(),
+                    allowed_values: allowed
+                        .iter()
+                        .find(|(n, _)| n == &text(f, "referenceName"))
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
                 }
             })
             .collect();

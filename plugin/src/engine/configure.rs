@@ -217,6 +217,11 @@ impl Engine<'_> {
             user_display_name: conn.user_display_name.clone(),
             integrations,
             webhook_connected: hook.last_event_at.is_some(),
+            credentials_checked_at: if conn.credentials_checked_at.is_empty() {
+                conn.created_at.clone()
+            } else {
+                conn.credentials_checked_at.clone()
+            },
         })
     }
 
@@ -245,6 +250,7 @@ impl Engine<'_> {
             base_url: target.base_url,
             user: target.user,
             user_display_name: me.display_name,
+            credentials_checked_at: now.clone(),
             created_at: now,
         };
         self.vault
@@ -273,6 +279,7 @@ impl Engine<'_> {
         let me = self.check_credentials(&target)?;
         record.user = target.user;
         record.user_display_name = me.display_name;
+        record.credentials_checked_at = self.http.now_rfc3339();
         self.vault
             .put(&record.secret_name, &target.secret)
             .map_err(SyncError::storage)?;

@@ -22,6 +22,9 @@ pub struct ConnectionRecord {
     pub secret_name: String,
     /// When it was created (RFC 3339).
     pub created_at: String,
+    /// When the credentials were last checked against ADO (RFC 3339).
+    #[serde(default)]
+    pub credentials_checked_at: String,
 }
 
 /// One ADO project integrated through a connection.

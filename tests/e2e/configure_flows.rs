@@ -163,6 +163,23 @@ async fn mapping_errors_name_the_field_and_both_types() {
         }
         other => panic!("expected a field type mismatch, got {other:?}"),
     }
+    // A field that exists in the project but only on an unmapped type (Bug's Severity).
+    let mut bug_only = s.host.get_mapping(&integration).await.expect("stored");
+    bug_only.fields.push(FieldMapping {
+        host_field: "risk".into(),
+        ado_field: "Microsoft.VSTS.Common.Severity".into(),
+        direction: Direction::Both,
+        owner: Side::Host,
+    });
+    let err = s
+        .host
+        .set_mapping(&integration, &bug_only)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Plugin(SyncError::InvalidConfig(f)) if f.field.ends_with(".ado-field") && f.message.contains("not on any of the mapped")),
+        "{err:?}"
+    );
     // Epic at the Product level with this host's levels breaks the hierarchy.
     let mut shifted = s.host.get_mapping(&integration).await.expect("stored");
     shifted.epic_is_product_level = true;

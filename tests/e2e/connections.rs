@@ -394,3 +394,47 @@ async fn no_secret_in_storage_logs_errors_or_reports_of_a_full_scenario() {
     assert!(!dump.contains(&delivery));
     assert!(!log_text.contains(&delivery));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_project_takes_its_links_and_leaves_the_others() {
+    let mut s = Scenario::start().await;
+    let (conn, fabrikam) = s.integrate("Fabrikam", false).await;
+    let tailspin = s
+        .host
+        .add_project(&conn.id, "Tailspin", "Tailspin")
+        .await
+        .expect("second project");
+    let mapping = s
+        .host
+        .propose_mapping(&tailspin.id, false)
+        .await
+        .expect("propose");
+    s.host
+        .set_mapping(&tailspin.id, &mapping)
+        .await
+        .expect("map");
+    s.pull(&fabrikam).await;
+    s.pull(&tailspin.id).await;
+    let both = link_count(&s, &conn.id);
+    assert!(both > 17, "links of both projects: {both}");
+    s.host.remove_project(&fabrikam).await.expect("remove");
+    assert_eq!(
+        link_count(&s, &conn.id),
+        both - 17,
+        "only Fabrikam's links go"
+    );
+    let dump = s.storage_dump();
+    assert!(!dump.contains(&format!("mapping/{fabrikam}")));
+    assert!(!dump.contains(&format!("integration/{fabrikam}")));
+    let projects = s.host.list_projects().await.expect("list");
+    assert_eq!(
+        projects.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        vec![tailspin.id.clone()]
+    );
+    assert!(projects[0].mapped);
+    let again = s.pull(&tailspin.id).await;
+    assert_eq!(
+        again.report.totals.created, 0,
+        "the other project's links are intact"
+    );
+}

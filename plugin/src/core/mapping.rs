@@ -121,6 +121,27 @@ pub fn validate(
                     format!("ADO field '{}' does not exist in the project", f.ado_field),
                 )
             })?;
+        let on_a_mapped_type = mapping.types.iter().any(|t| {
+            project
+                .work_item_types
+                .iter()
+                .find(|w| w.name.eq_ignore_ascii_case(&t.ado_type))
+                .is_some_and(|w| {
+                    w.fields.is_empty()
+                        || w.fields
+                            .iter()
+                            .any(|x| x.eq_ignore_ascii_case(&ado.reference_name))
+                })
+        });
+        if !on_a_mapped_type {
+            return Err(SyncError::invalid(
+                format!("{at}.ado-field"),
+                format!(
+                    "ADO field '{}' is not on any of the mapped work item types",
+                    ado.reference_name
+                ),
+            ));
+        }
         if ado.kind != host_kind {
             return Err(SyncError::FieldTypeMismatch(FieldTypeMismatch {
                 host_field: f.host_field.clone(),

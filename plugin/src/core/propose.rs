@@ -116,7 +116,20 @@ pub fn propose(
         else {
             continue;
         };
-        if host_field_kind(schema, &def.id) != Some(ado.kind)
+        let on_a_mapped_type = types.iter().any(|t| {
+            project
+                .work_item_types
+                .iter()
+                .find(|w| w.name.eq_ignore_ascii_case(&t.ado_type))
+                .is_some_and(|w| {
+                    w.fields.is_empty()
+                        || w.fields
+                            .iter()
+                            .any(|f| f.eq_ignore_ascii_case(&ado.reference_name))
+                })
+        });
+        if !on_a_mapped_type
+            || host_field_kind(schema, &def.id) != Some(ado.kind)
             || fields.iter().any(|f: &FieldMapping| f.host_field == def.id)
         {
             continue;
@@ -182,5 +195,181 @@ pub fn propose(
         sprints,
         delete_policy: DeletePolicy::Unlink,
         default_area_path: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{AdoField, AdoState, FieldDef, FieldKind, ItemType, Status};
+
+    fn ty(name: &str, states: &[(&str, StatusCategory)]) -> AdoWorkItemType {
+        AdoWorkItemType {
+            name: name.into(),
+            reference_name: String::new(),
+            level: backlog_level(name),
+            states: states
+                .iter()
+                .map(|(n, c)| AdoState {
+                    name: n.to_string(),
+                    category: *c,
+                })
+                .collect(),
+            fields: vec![],
+        }
+    }
+
+    fn project(process: &str, types: Vec<AdoWorkItemType>, estimate: &str) -> ProjectDiscovery {
+        ProjectDiscovery {
+            integration_id: "i".into(),
+            process: process.into(),
+            work_item_types: types,
+            fields: vec![AdoField {
+                reference_name: estimate.into(),
+                name: "Estimate".into(),
+                ado_type: "double".into(),
+                kind: FieldKind::Number,
+                read_only: false,
+                allowed_values: vec![],
+            }],
+            area_paths: vec![],
+            iterations: vec![],
+            tags: vec![],
+        }
+    }
+
+    fn schema() -> WorkspaceSchema {
+        WorkspaceSchema {
+            workspace_id: "w".into(),
+            item_types: ["product", "epic", "feature", "story", "task"]
+                .iter()
+                .enumerate()
+                .map(|(i, id)| ItemType {
+                    id: id.to_string(),
+                    name: id.to_string(),
+                    level: i as u8,
+                })
+                .collect(),
+            statuses: vec![
+                Status {
+                    id: "todo".into(),
+                    name: "To do".into(),
+                    category: StatusCategory::Proposed,
+                },
+                Status {
+                    id: "doing".into(),
+                    name: "Doing".into(),
+                    category: StatusCategory::InProgress,
+                },
+                Status {
+                    id: "review".into(),
+                    name: "Review".into(),
+                    category: StatusCategory::Resolved,
+                },
+                Status {
+                    id: "done".into(),
+                    name: "Done".into(),
+                    category: StatusCategory::Completed,
+                },
+            ],
+            sprints: vec![],
+            releases: vec![],
+            fields: vec![FieldDef {
+                id: "effort".into(),
+                name: "Effort".into(),
+                kind: FieldKind::Number,
+                options: vec![],
+            }],
+        }
+    }
+
+    #[test]
+    fn basic_process_maps_issues_and_effort_with_fallback_states() {
+        use StatusCategory::*;
+        let basic = project(
+            "Basic",
+            vec![
+                ty(
+                    "Epic",
+                    &[
+                        ("To Do", Proposed),
+                        ("Doing", InProgress),
+                        ("Done", Completed),
+                    ],
+                ),
+                ty(
+                    "Issue",
+                    &[
+                        ("To Do", Proposed),
+                        ("Doing", InProgress),
+                        ("Done", Completed),
+                    ],
+                ),
+                ty(
+                    "Task",
+                    &[
+                        ("To Do", Proposed),
+                        ("Doing", InProgress),
+                        ("Done", Completed),
+                    ],
+                ),
+            ],
+            "Microsoft.VSTS.Scheduling.Effort",
+        );
+        let m = propose(&schema(), &basic, false);
+        let pairs: Vec<(&str, &str)> = m
+            .types
+            .iter()
+            .map(|t| (t.ado_type.as_str(), t.host_type.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [("Epic", "epic"), ("Issue", "story"), ("Task", "task")]
+        );
+        assert_eq!(m.fields[0].ado_field, "Microsoft.VSTS.Scheduling.Effort");
+        // Basic has no Resolved state: "Review" falls back to Done.
+        assert!(m
+            .statuses
+            .iter()
+            .any(|s| s.host_status == "review" && s.ado_state == "Done"));
+        crate::core::mapping::validate(&m, &schema(), &basic).expect("the proposal is valid");
+    }
+
+    #[test]
+    fn cmmi_process_uses_size_and_requirements() {
+        use StatusCategory::*;
+        let states = [
+            ("Proposed", Proposed),
+            ("Active", InProgress),
+            ("Resolved", InProgress),
+            ("Closed", Completed),
+        ];
+        let cmmi = project(
+            "CMMI",
+            vec![
+                ty("Epic", &states),
+                ty("Feature", &states),
+                ty("Requirement", &states),
+                ty("Task", &states),
+            ],
+            "Microsoft.VSTS.Scheduling.Size",
+        );
+        let m = propose(&schema(), &cmmi, true);
+        let pairs: Vec<(&str, &str)> = m
+            .types
+            .iter()
+            .map(|t| (t.ado_type.as_str(), t.host_type.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("Epic", "product"),
+                ("Feature", "epic"),
+                ("Requirement", "feature"),
+                ("Task", "story")
+            ]
+        );
+        assert_eq!(m.fields[0].ado_field, "Microsoft.VSTS.Scheduling.Size");
+        crate::core::mapping::validate(&m, &schema(), &cmmi).expect("the proposal is valid");
     }
 }

@@ -563,3 +563,64 @@ async fn the_official_sample_payloads_get_typed_outcomes() {
         "expected the created/updated/deleted/restored samples, saw {seen}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_edit_made_with_the_service_account_itself_is_applied() {
+    let mut h = hooked().await;
+    let wi =
+        h.s.sim
+            .find_by_title("See order status on mobile")
+            .expect("seed");
+    // Someone uses the integration's own PAT in ADO (a script, or the UI as that account):
+    // the change is real, though ChangedBy is the sync's own identity.
+    let url = format!(
+        "{}/Fabrikam/_apis/wit/workitems/{wi}?api-version=7.1",
+        h.s.sim.org_url()
+    );
+    let rev =
+        h.s.sim
+            .work_item(wi)
+            .and_then(|w| w["rev"].as_i64())
+            .expect("rev");
+    let patch = json!([
+        {"op": "test", "path": "/rev", "value": rev},
+        {"op": "add", "path": "/fields/System.Title", "value": "Order status on mobile and web"}
+    ]);
+    let answer = ado_sync_host::http_client::send(
+        "PATCH",
+        &url,
+        &[
+            (
+                "authorization".into(),
+                ado_sync_host::http_client::basic_auth("", ado_sync_host::ado_sim::AdoSim::PAT),
+            ),
+            ("content-type".into(), "application/json-patch+json".into()),
+        ],
+        serde_json::to_vec(&patch).unwrap_or_default(),
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .expect("PATCH sent");
+    assert_eq!(answer.status, 200, "{:?}", answer.json());
+    let events = h.s.sim.drain_events();
+    assert_eq!(events.len(), 1);
+    let changed_by = events[0]
+        .pointer("/resource/revision/fields/System.ChangedBy")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        changed_by
+            .to_string()
+            .contains("sync-service@contoso.example"),
+        "{changed_by}"
+    );
+    let out = h.deliver(&events[0]).await.expect("delivered");
+    assert!(
+        matches!(out, WebhookOutcome::Applied(_)),
+        "not mistaken for an echo: {out:?}"
+    );
+    assert_eq!(
+        h.s.workspace.items[&h.s.host_id(&h.conn.id, wi)].title,
+        "Order status on mobile and web"
+    );
+}

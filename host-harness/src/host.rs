@@ -7,7 +7,7 @@ use crate::imports::secrets::Vault;
 use crate::imports::storage::Storage;
 use crate::runtime::bindings::*;
 use crate::runtime::errors::{from_wasmtime, CallError, HostError};
-use crate::runtime::state::HostState;
+use crate::runtime::state::{HostState, PeakLimits};
 use crate::runtime::{Limits, Runtime};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
@@ -134,7 +134,7 @@ impl PluginHost {
             egress: EgressHooks::new(self.policy.clone(), self.egress_log.clone()),
             storage: self.storage.clone(),
             vault: self.vault.clone(),
-            limits,
+            limits: PeakLimits::new(limits, self.runtime.memory_peak.clone()),
         };
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limits);

@@ -9,7 +9,7 @@ use crate::runtime::bindings::PluginPre;
 use crate::runtime::errors::HostError;
 use crate::runtime::state::HostState;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
@@ -44,6 +44,8 @@ pub struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) pre: PluginPre<HostState>,
     pub(crate) limits: Limits,
+    /// Largest linear memory any store grew to (see [`Runtime::guest_memory_peak`]).
+    pub(crate) memory_peak: Arc<AtomicUsize>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -121,8 +123,20 @@ impl Runtime {
             engine,
             pre,
             limits,
+            memory_peak: Arc::new(AtomicUsize::new(0)),
             ticker_stop,
         })
+    }
+
+    /// The largest linear memory (bytes) any guest instance of this runtime grew to since the
+    /// last [`Runtime::reset_guest_memory_peak`], as seen by the store's limiter.
+    pub fn guest_memory_peak(&self) -> usize {
+        self.memory_peak.load(Ordering::Relaxed)
+    }
+
+    /// Start measuring the guest memory peak afresh.
+    pub fn reset_guest_memory_peak(&self) {
+        self.memory_peak.store(0, Ordering::Relaxed);
     }
 
     /// The epoch ticks a call may run.

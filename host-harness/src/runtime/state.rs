@@ -5,9 +5,10 @@ use crate::imports::egress::EgressHooks;
 use crate::imports::secrets::Vault;
 use crate::imports::storage::{Storage, MAX_VALUE_BYTES};
 use crate::runtime::bindings::ado_sync::plugin::{secrets, storage, types};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
-use wasmtime::StoreLimits;
+use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -19,7 +20,59 @@ pub struct HostState {
     pub(crate) egress: EgressHooks,
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) vault: Arc<dyn Vault>,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: PeakLimits,
+}
+
+/// The store's limits, also recording the largest linear memory any store of the runtime grew
+/// to (read with `Runtime::guest_memory_peak`; benchmarks use it).
+pub struct PeakLimits {
+    limits: StoreLimits,
+    peak: Arc<AtomicUsize>,
+}
+
+impl PeakLimits {
+    /// Wrap `limits`, recording growth into `peak`.
+    pub fn new(limits: StoreLimits, peak: Arc<AtomicUsize>) -> Self {
+        PeakLimits { limits, peak }
+    }
+}
+
+impl ResourceLimiter for PeakLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.peak.fetch_max(desired, Ordering::Relaxed);
+        }
+        Ok(allowed)
+    }
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for HostState {

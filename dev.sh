@@ -15,7 +15,9 @@ case "${1:-}" in
   demo)
     shift
     component
-    cargo run --release -p ado-sync-host --bin ado-sync -- demo "$@"
+    # The harness is built in the dev profile (its dependencies optimised, see Cargo.toml): it
+    # shares the test build and avoids a long fully-LTO release build of wasmtime.
+    cargo run -p ado-sync-host --bin ado-sync -- demo "$@"
     ;;
   test)
     component

@@ -30,6 +30,11 @@ pub fn component_path() -> std::path::PathBuf {
     if let Some(p) = std::env::var_os("ADO_SYNC_COMPONENT") {
         return p.into();
     }
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release/ado_sync_plugin.wasm")
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // A target directory moved with CARGO_TARGET_DIR at build time is where the component is too.
+    let target = match option_env!("CARGO_TARGET_DIR") {
+        Some(dir) => workspace.join(dir),
+        None => workspace.join("target"),
+    };
+    target.join("wasm32-wasip2/release/ado_sync_plugin.wasm")
 }

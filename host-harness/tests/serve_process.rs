@@ -411,10 +411,20 @@ async fn serve_survives_sigkill_during_webhook_bursts_and_syncs() {
         vec![b' '; 2 * 1024 * 1024 + 1],
         Duration::from_secs(30),
     )
-    .await
-    .expect("answer");
-    assert_eq!(huge.status, 413);
-    assert_eq!(huge.json()["error"]["kind"], "payload-too-large");
+    .await;
+    match huge {
+        Ok(huge) => {
+            assert_eq!(huge.status, 413);
+            assert_eq!(huge.json()["error"]["kind"], "payload-too-large");
+        }
+        // The server may answer 413 and close before the client has finished writing the body;
+        // the client then sees the closed connection instead of the answer. Either way the body
+        // was refused (what it was not: accepted).
+        Err(e) => assert!(
+            e.contains("SendRequest") || e.contains("closed") || e.contains("reset"),
+            "{e}"
+        ),
+    }
     let elsewhere = http_client::send(
         "POST",
         &format!("{}/webhooks/ws-other/ado", server.base),

@@ -398,6 +398,102 @@ async fn bad_deliveries_are_typed_and_change_nothing() {
             "garbage credential",
             delivery(&h.path, Some("Basic !!!"), body(&good)),
         ),
+        ("empty credential", delivery(&h.path, Some(""), body(&good))),
+        (
+            "user without password",
+            delivery(&h.path, Some(&basic("ado-sync", "")), body(&good)),
+        ),
+        (
+            "credential with extra text",
+            delivery(&h.path, Some(&format!("{auth} extra")), body(&good)),
+        ),
+        (
+            "truncated object",
+            delivery(
+                &h.path,
+                Some(&auth),
+                b"{\"eventType\":\"workitem.updated\",\"resource\":{".to_vec(),
+            ),
+        ),
+        (
+            "JSON null",
+            delivery(&h.path, Some(&auth), b"null".to_vec()),
+        ),
+        (
+            "JSON number",
+            delivery(&h.path, Some(&auth), b"42".to_vec()),
+        ),
+        (
+            "byte-order mark",
+            delivery(
+                &h.path,
+                Some(&auth),
+                [b"\xEF\xBB\xBF".to_vec(), body(&good)].concat(),
+            ),
+        ),
+        (
+            "resource is an array",
+            delivery(&h.path, Some(&auth), with("/resource", json!([]))),
+        ),
+        (
+            "resource is null",
+            delivery(&h.path, Some(&auth), with("/resource", Value::Null)),
+        ),
+        (
+            "resourceContainers is a string",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/resourceContainers", json!("x")),
+            ),
+        ),
+        (
+            "project without id",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/resourceContainers/project", json!({})),
+            ),
+        ),
+        (
+            "workItemId is a float",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/resource/workItemId", json!(1.5)),
+            ),
+        ),
+        (
+            "workItemId is the smallest integer",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/resource/workItemId", json!(i64::MIN)),
+            ),
+        ),
+        (
+            "path with a trailing slash",
+            delivery(&format!("{}/", h.path), Some(&auth), body(&good)),
+        ),
+        (
+            "path in another case",
+            delivery(
+                &h.path.replace("webhooks", "Webhooks"),
+                Some(&auth),
+                body(&good),
+            ),
+        ),
+        (
+            "XML content type",
+            WebhookRequest {
+                path: h.path.clone(),
+                headers: vec![
+                    ("content-type".into(), "application/xml".into()),
+                    ("authorization".into(), auth.clone()),
+                ],
+                body: body(&good),
+            },
+        ),
     ];
     let ignored_cases: Vec<(&str, WebhookRequest, IgnoredReason)> = vec![
         (
@@ -426,6 +522,20 @@ async fn bad_deliveries_are_typed_and_change_nothing() {
             ),
             IgnoredReason::ProjectNotIntegrated,
         ),
+        (
+            "build event",
+            delivery(
+                &h.path,
+                Some(&auth),
+                with("/eventType", json!("build.complete")),
+            ),
+            IgnoredReason::EventNotHandled,
+        ),
+        (
+            "empty event type",
+            delivery(&h.path, Some(&auth), with("/eventType", json!(""))),
+            IgnoredReason::EventNotHandled,
+        ),
     ];
     let sync_state = |s: &Scenario| s.storage_dump_except(&["webhook/", "history/"]);
     let before = sync_state(&h.s);
@@ -442,7 +552,11 @@ async fn bad_deliveries_are_typed_and_change_nothing() {
             other => panic!("{name}: expected ignored {reason:?}, got {other:?}"),
         }
     }
-    assert!(cases.len() + ignored_cases.len() >= 20);
+    assert!(
+        cases.len() + ignored_cases.len() >= 40,
+        "{} cases",
+        cases.len() + ignored_cases.len()
+    );
     assert_eq!(
         sync_state(&h.s),
         before,

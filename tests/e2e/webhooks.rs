@@ -738,3 +738,101 @@ async fn a_real_edit_made_with_the_service_account_itself_is_applied() {
         "Order status on mobile and web"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_on_one_storage_lose_no_update() {
+    let mut h = hooked().await;
+    // A second instance of the component over the same storage and vault.
+    let second = h.s.host.clone();
+    let wi =
+        h.s.sim
+            .find_by_title("Dashboards for error rates")
+            .expect("seed");
+    h.s.sim
+        .user_update(wi, json!({"System.Title": "Edit one"}))
+        .expect("edit 1");
+    h.s.sim
+        .user_update(
+            wi,
+            json!({"System.Title": "Edit two", "System.State": "Closed"}),
+        )
+        .expect("edit 2");
+    let events = h.s.sim.drain_events();
+    assert_eq!(events.len(), 2);
+    let requests: Vec<WebhookRequest> = events
+        .iter()
+        .map(|e| {
+            delivery(
+                &h.path,
+                Some(&credential(&h.s, e)),
+                serde_json::to_vec(e).unwrap_or_default(),
+            )
+        })
+        .collect();
+    // Deliver both at once on two instances, newest on the first; a conflict is retried, as ADO
+    // retries a failed delivery.
+    let timed = |host: ado_sync_host::PluginHost, req: WebhookRequest| async move {
+        let out = host.handle_webhook(&req).await;
+        (out, std::time::Instant::now(), req)
+    };
+    let (a, b) = tokio::join!(
+        timed(h.s.host.clone(), requests[1].clone()),
+        timed(second, requests[0].clone())
+    );
+    // The host applies results in the order the calls complete: the ones that went through first,
+    // then the ones retried after a conflict.
+    let mut done = vec![a, b];
+    done.sort_by_key(|(_, at, _)| *at);
+    let mut applied = Vec::new();
+    let mut retry = Vec::new();
+    for (out, _, req) in done {
+        match out {
+            Err(CallError::Plugin(SyncError::Conflict(_))) => retry.push(req),
+            Ok(WebhookOutcome::Applied(changes)) => applied.push(changes),
+            Ok(WebhookOutcome::Ignored(_)) => {}
+            Err(e) => panic!("unexpected failure: {e:?}"),
+        }
+    }
+    for req in retry {
+        if let WebhookOutcome::Applied(changes) =
+            h.s.host.handle_webhook(&req).await.expect("retried")
+        {
+            applied.push(changes);
+        }
+    }
+    // The host applies what each instance returned; the newest revision wins whatever the order.
+    for changes in &applied {
+        h.s.apply(changes);
+    }
+    let newest =
+        h.s.sim
+            .work_item(wi)
+            .and_then(|w| w["rev"].as_i64())
+            .expect("rev");
+    let link =
+        h.s.storage_dump()
+            .lines()
+            .find(|l| l.starts_with(&format!("link/{}/wi/{:012}=", h.conn.id, wi)))
+            .map(str::to_string)
+            .expect("link record");
+    let record: Value =
+        serde_json::from_str(link.split_once('=').map(|(_, v)| v).unwrap_or("{}")).expect("json");
+    assert_eq!(
+        record["ado_rev"].as_i64(),
+        Some(newest),
+        "the link holds the newest revision"
+    );
+    assert_eq!(record["base"]["title"], "Edit two");
+    if applied.len() == 2 {
+        // Both were applied: the older one must not have been applied after the newer one.
+        let last_title = match applied.last().and_then(|c| c.first()) {
+            Some(HostChange::Update(i) | HostChange::Create(i)) => i.title.clone(),
+            _ => String::new(),
+        };
+        assert_eq!(last_title, "Edit two");
+    }
+    assert_eq!(
+        h.s.workspace.items[&h.s.host_id(&h.conn.id, wi)].title,
+        "Edit two"
+    );
+}

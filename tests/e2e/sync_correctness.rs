@@ -529,3 +529,71 @@ async fn a_project_past_the_wiql_row_cap_is_read_in_windows() {
         .count();
     assert_eq!(batches, 1, "windows change the queries, not the reads");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_scopes_select_sprints_releases_or_items() {
+    let mut s = Scenario::start().await;
+    let (_, integration) = s.integrate("Fabrikam", false).await;
+    let epic = |id: &str, sprint: Option<&str>, releases: &[&str]| HostItem {
+        id: id.into(),
+        item_type: "epic".into(),
+        title: format!("Scoped {id}"),
+        description: None,
+        parent: None,
+        status: Some("backlog".into()),
+        sprint: sprint.map(str::to_string),
+        releases: releases.iter().map(|r| r.to_string()).collect(),
+        tags: vec![],
+        fields: vec![],
+    };
+    s.apply(&[
+        HostChange::Create(epic("in-sprint-1", Some("sprint-1"), &[])),
+        HostChange::Create(epic("in-sprint-2", Some("sprint-2"), &["r-2026-1"])),
+        HostChange::Create(epic("in-release-2", None, &["r-2026-2"])),
+        HostChange::Create(epic("unscheduled", None, &[])),
+    ]);
+    let run = |scope: HostScope| SyncRequest {
+        host_items: s.workspace.item_list(),
+        host_scope: scope,
+        ..sync_request(&integration, SyncDirection::HostToAdo)
+    };
+    let by_sprint = run(HostScope::Sprints(vec!["sprint-1".into()]));
+    let by_release = run(HostScope::Releases(vec![
+        "r-2026-1".into(),
+        "r-2026-2".into(),
+    ]));
+    let by_items = run(HostScope::Items(vec!["unscheduled".into()]));
+    let created = |outcome: &SyncOutcome| -> Vec<String> {
+        let mut ids: Vec<String> = outcome
+            .report
+            .actions
+            .iter()
+            .filter(|a| a.action == ActionKind::Create)
+            .filter_map(|a| a.host_id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let first = s.host.sync_once(&by_sprint).await.expect("sprint scope");
+    assert_eq!(created(&first), ["in-sprint-1"]);
+    let second = s.host.sync_once(&by_release).await.expect("release scope");
+    assert_eq!(created(&second), ["in-release-2", "in-sprint-2"]);
+    let third = s.host.sync_once(&by_items).await.expect("items scope");
+    assert_eq!(created(&third), ["unscheduled"]);
+    for id in ["in-sprint-1", "in-sprint-2", "in-release-2", "unscheduled"] {
+        assert!(
+            s.sim.find_by_title(&format!("Scoped {id}")).is_some(),
+            "{id} reached ADO"
+        );
+    }
+    assert_eq!(
+        ado_field(
+            &s,
+            s.sim
+                .find_by_title("Scoped in-sprint-1")
+                .unwrap_or_default(),
+            "System.IterationPath"
+        ),
+        json!("Fabrikam\\Sprint 1")
+    );
+}

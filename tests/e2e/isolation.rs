@@ -26,14 +26,8 @@ async fn host_with(limits: Limits, sim: &AdoSim) -> PluginHost {
     host
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_call_past_its_deadline_is_interrupted_and_the_next_call_works() {
-    let sim = AdoSim::start_seeded().await;
-    let limits = Limits {
-        call_timeout: Duration::from_millis(300),
-        ..Limits::default()
-    };
-    let host = host_with(limits, &sim).await;
+/// Connect, add Fabrikam and store the proposed mapping; the integration id.
+async fn integrate(host: &PluginHost) -> String {
     let conn = host
         .connect("Contoso", &cloud(AdoSim::PAT))
         .await
@@ -47,15 +41,27 @@ async fn a_call_past_its_deadline_is_interrupted_and_the_next_call_works() {
         .await
         .expect("propose");
     host.set_mapping(&project.id, &mapping).await.expect("map");
+    project.id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_past_its_deadline_is_interrupted_and_the_next_call_works() {
+    let sim = AdoSim::start_seeded().await;
+    let limits = Limits {
+        call_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let host = host_with(limits, &sim).await;
+    let project = integrate(&host).await;
     // ADO hangs for longer than the call may run.
     sim.faults().delay("wiql", 1, 1_500);
     let err = host
-        .sync_once(&sync_request(&project.id, SyncDirection::AdoToHost))
+        .sync_once(&sync_request(&project, SyncDirection::AdoToHost))
         .await
         .unwrap_err();
     assert_eq!(err, CallError::Host(HostError::Deadline), "{err:?}");
     let ok = host
-        .sync_once(&sync_request(&project.id, SyncDirection::AdoToHost))
+        .sync_once(&sync_request(&project, SyncDirection::AdoToHost))
         .await
         .expect("next call works");
     assert_eq!(ok.report.totals.created, 17);
@@ -69,19 +75,7 @@ async fn a_guest_that_outgrows_its_memory_gets_a_typed_error() {
         ..Limits::default()
     };
     let host = host_with(small, &sim).await;
-    let conn = host
-        .connect("Contoso", &cloud(AdoSim::PAT))
-        .await
-        .expect("connect");
-    let project = host
-        .add_project(&conn.id, "Fabrikam", "Fabrikam")
-        .await
-        .expect("project");
-    let mapping = host
-        .propose_mapping(&project.id, false)
-        .await
-        .expect("propose");
-    host.set_mapping(&project.id, &mapping).await.expect("map");
+    integrate(&host).await;
     // A webhook body of 2 MB held several times over does not fit in 4 MiB.
     let path = host.webhook_path().await.expect("path");
     let mut body = b"{\"eventType\":\"".to_vec();

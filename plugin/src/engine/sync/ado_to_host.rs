@@ -195,18 +195,23 @@ impl Engine<'_> {
                         .map(|(l, _)| l.host_id),
                 },
             };
-            let link_host = ctx
-                .link_of_work_item(&store, wi.id)
-                .ok()
-                .flatten()
-                .map(|(l, _)| l.host_id);
-            let host_id = link_host
+            let link = match ctx.link_of_work_item(&store, wi.id) {
+                Ok(l) => l,
+                Err(e) => {
+                    tally.fail(None, Some(wi.id), wi.work_item_type(), e);
+                    continue;
+                }
+            };
+            let host_id = link
+                .as_ref()
+                .map(|(l, _)| l.host_id.clone())
                 .unwrap_or_else(|| crate::core::ids::host_id_for(&ctx.connection.id, wi.id));
             let incoming = Incoming {
                 work_item: wi,
                 existing: host_items.get(host_id.as_str()).copied(),
                 host_known,
                 parent_host,
+                link,
                 dry_run: request.dry_run,
             };
             match self.take_from_ado(ctx, &store, incoming, &now) {

@@ -8,7 +8,7 @@ use crate::core::ids::host_id_for;
 use crate::core::merge::{merge, Conflict};
 use crate::core::work_item::WorkItem;
 use crate::engine::context::IntegrationContext;
-use crate::engine::links::{with_fields_from, LinkValues};
+use crate::engine::links::{with_fields_from, LinkValues, VersionedLink};
 use crate::engine::Engine;
 use crate::store::Store;
 
@@ -22,6 +22,8 @@ pub struct Incoming<'a> {
     pub host_known: bool,
     /// The host id of the work item's parent, when linked.
     pub parent_host: Option<String>,
+    /// The work item's link as the caller read it (read once per item).
+    pub link: Option<VersionedLink>,
     /// Plan only.
     pub dry_run: bool,
 }
@@ -72,7 +74,7 @@ impl Engine<'_> {
         now: &str,
     ) -> Result<Decision> {
         let wi = inc.work_item;
-        let link = ctx.link_of_work_item(store, wi.id)?;
+        let link = inc.link;
         let host_id = link
             .as_ref()
             .map(|(l, _)| l.host_id.clone())

@@ -2,7 +2,7 @@
 //! fresh store (instances are disposable; all state is in storage), and every guest HTTP request
 //! passes the egress policy, whose allow-list is built from the configured connections only.
 
-use crate::imports::egress::{EgressHooks, EgressPolicy, EgressRecord};
+use crate::imports::egress::{EgressClient, EgressHooks, EgressPolicy, EgressRecord};
 use crate::imports::secrets::Vault;
 use crate::imports::storage::Storage;
 use crate::runtime::bindings::*;
@@ -26,6 +26,7 @@ pub struct PluginHost {
     vault: Arc<dyn Vault>,
     policy: Arc<RwLock<EgressPolicy>>,
     egress_log: Arc<Mutex<Vec<EgressRecord>>>,
+    egress_client: EgressClient,
     permitted_targets: Arc<RwLock<Option<Vec<String>>>>,
 }
 
@@ -74,6 +75,7 @@ impl PluginHost {
             vault,
             policy: Arc::new(RwLock::new(EgressPolicy::default())),
             egress_log: Arc::new(Mutex::new(Vec::new())),
+            egress_client: EgressClient::default(),
             permitted_targets: Arc::new(RwLock::new(None)),
         }
     }
@@ -131,7 +133,11 @@ impl PluginHost {
             wasi: WasiCtxBuilder::new().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
             table: wasmtime::component::ResourceTable::new(),
-            egress: EgressHooks::new(self.policy.clone(), self.egress_log.clone()),
+            egress: EgressHooks::new(
+                self.policy.clone(),
+                self.egress_log.clone(),
+                self.egress_client.clone(),
+            ),
             storage: self.storage.clone(),
             vault: self.vault.clone(),
             limits: PeakLimits::new(limits, self.runtime.memory_peak.clone()),

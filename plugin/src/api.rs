@@ -71,6 +71,7 @@ impl SyncError {
             SyncError::Conflict(m) => write!(f, "conflict: {m}"),
             SyncError::AdoError(e) => write!(f, "ADO error {}: {}", e.status, e.message),
             SyncError::Unreachable(m) => write!(f, "ADO unreachable: {m}"),
+            SyncError::TlsFailed(m) => write!(f, "TLS handshake with ADO failed: {m}"),
             SyncError::Storage(m) => write!(f, "storage failed: {m}"),
             SyncError::BadPayload(m) => write!(f, "bad payload: {m}"),
             SyncError::Internal(m) => write!(f, "internal error: {m}"),

@@ -17,9 +17,22 @@ struct Component;
 /// `wasi:http/outgoing-handler` through wstd.
 struct WasiHttp;
 
+/// Tell a TLS failure from an unreachable host by the `wasi:http` error code the host gave.
+fn transport_error(e: &wstd::http::Error) -> TransportError {
+    use wstd::http::error::ErrorCode;
+    match e.downcast_ref::<ErrorCode>() {
+        Some(
+            code @ (ErrorCode::TlsProtocolError
+            | ErrorCode::TlsCertificateError
+            | ErrorCode::TlsAlertReceived(_)),
+        ) => TransportError::tls(format!("{code:?}")),
+        _ => TransportError::unreachable(format!("{e}")),
+    }
+}
+
 async fn send_async(request: HttpRequest) -> Result<HttpResponse, TransportError> {
-    let method =
-        Method::from_bytes(request.method.as_bytes()).map_err(|e| TransportError(e.to_string()))?;
+    let method = Method::from_bytes(request.method.as_bytes())
+        .map_err(|e| TransportError::unreachable(e.to_string()))?;
     let mut builder = Request::builder().method(method).uri(&request.url);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
@@ -31,11 +44,11 @@ async fn send_async(request: HttpRequest) -> Result<HttpResponse, TransportError
     };
     let req = builder
         .body(body)
-        .map_err(|e| TransportError(format!("invalid request: {e}")))?;
+        .map_err(|e| TransportError::unreachable(format!("invalid request: {e}")))?;
     let response = Client::new()
         .send(req)
         .await
-        .map_err(|e| TransportError(format!("{e}")))?;
+        .map_err(|e| transport_error(&e))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -51,7 +64,7 @@ async fn send_async(request: HttpRequest) -> Result<HttpResponse, TransportError
     let bytes = body
         .contents()
         .await
-        .map_err(|e| TransportError(format!("reading the response body: {e}")))?
+        .map_err(|e| TransportError::unreachable(format!("reading the response body: {e}")))?
         .to_vec();
     Ok(HttpResponse {
         status,

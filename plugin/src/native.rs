@@ -89,7 +89,7 @@ fn into_response(response: ureq::Response) -> Result<HttpResponse, TransportErro
         .into_reader()
         .take(MAX_BODY_BYTES)
         .read_to_end(&mut body)
-        .map_err(|e| TransportError(format!("reading the response body: {e}")))?;
+        .map_err(|e| TransportError::unreachable(format!("reading the response body: {e}")))?;
     Ok(HttpResponse {
         status,
         headers,
@@ -112,7 +112,7 @@ impl Http for NativeHttp {
         };
         match answer {
             Ok(response) | Err(ureq::Error::Status(_, response)) => into_response(response),
-            Err(ureq::Error::Transport(t)) => Err(TransportError(t.to_string())),
+            Err(ureq::Error::Transport(t)) => Err(TransportError::unreachable(t.to_string())),
         }
     }
 
@@ -129,7 +129,9 @@ impl Http for NativeHttp {
                 .into_iter()
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        Err(TransportError("request thread panicked".to_string()))
+                        Err(TransportError::unreachable(
+                            "request thread panicked".to_string(),
+                        ))
                     })
                 })
                 .collect()

@@ -37,7 +37,40 @@ impl HttpResponse {
 
 /// The request never got an HTTP answer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TransportError(pub String);
+pub struct TransportError {
+    /// Why, as far as the transport can tell.
+    pub failure: TransportFailure,
+    /// What the transport said.
+    pub message: String,
+}
+
+/// The kinds of transport failure an admin fixes differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// DNS, refused or reset connection, time-out, or egress denied by the host.
+    Unreachable,
+    /// The TLS handshake failed: an untrusted, expired or mismatched certificate, or a protocol
+    /// mismatch (common with on-prem servers behind a corporate CA).
+    Tls,
+}
+
+impl TransportError {
+    /// A host that could not be reached.
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        TransportError {
+            failure: TransportFailure::Unreachable,
+            message: message.into(),
+        }
+    }
+
+    /// A failed TLS handshake.
+    pub fn tls(message: impl Into<String>) -> Self {
+        TransportError {
+            failure: TransportFailure::Tls,
+            message: message.into(),
+        }
+    }
+}
 
 /// Outgoing HTTP (`wasi:http/outgoing-handler` in the component), plus the clock and entropy
 /// WASI gives.

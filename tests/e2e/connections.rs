@@ -438,3 +438,60 @@ async fn removing_a_project_takes_its_links_and_leaves_the_others() {
         "the other project's links are intact"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_hosts_and_failed_tls_handshakes_are_told_apart() {
+    let s = Scenario::start().await;
+    let onprem = |url: &str| {
+        ConnectionTarget::OnPrem(OnPremCredentials {
+            collection_url: url.into(),
+            username: AdoSim::ONPREM_USER.into(),
+            password: AdoSim::ONPREM_PASSWORD.into(),
+        })
+    };
+    let before = s.storage_dump();
+
+    // Nothing listens on the port: connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let refused_url = "https://refused.fabrikam.example/tfs/DefaultCollection";
+    s.host
+        .redirect(refused_url, &format!("http://127.0.0.1:{closed_port}"));
+    let refused = s
+        .host
+        .connect("Refused", &onprem(refused_url))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, CallError::Plugin(SyncError::Unreachable(_))),
+        "{refused:?}"
+    );
+
+    // A server that does not speak TLS on an https URL (a plain-HTTP port, or a proxy in the
+    // way): the handshake fails, and that is its own kind, not "unreachable".
+    let tls_url = "https://tls.fabrikam.example/tfs/DefaultCollection";
+    s.host
+        .redirect(tls_url, &s.sim.uri().replacen("http://", "https://", 1));
+    let tls = s.host.connect("Tls", &onprem(tls_url)).await.unwrap_err();
+    assert!(
+        matches!(&tls, CallError::Plugin(SyncError::TlsFailed(m)) if m.contains("Tls")),
+        "{tls:?}"
+    );
+    assert!(
+        !format!("{tls:?}{refused:?}").contains(AdoSim::ONPREM_PASSWORD),
+        "no secret in the errors"
+    );
+    assert_eq!(
+        s.storage_dump(),
+        before,
+        "nothing stored by a failed connect"
+    );
+
+    // The same simulator over plain HTTP connects: the failure was the handshake alone.
+    s.host.redirect(tls_url, &s.sim.uri());
+    s.host
+        .connect("Tls", &onprem(tls_url))
+        .await
+        .expect("connects once the transport is right");
+}

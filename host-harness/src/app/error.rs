@@ -75,6 +75,7 @@ impl AppError {
                 SyncError::Conflict(_) => "conflict",
                 SyncError::AdoError(_) => "ado-error",
                 SyncError::Unreachable(_) => "unreachable",
+                SyncError::TlsFailed(_) => "tls-failed",
                 SyncError::Storage(_) => "storage",
                 SyncError::BadPayload(_) => "bad-payload",
                 SyncError::Internal(_) => "internal",

@@ -27,7 +27,7 @@ pub fn exit_code(e: &AppError) -> i32 {
         "invalid-config" | "field-type-mismatch" | "invalid-input" | "bad-payload" => exit::INVALID,
         "auth-failed" | "permission-denied" => exit::AUTH,
         "not-found" => exit::NOT_FOUND,
-        "unreachable" | "ado-error" | "rate-limited" => exit::ADO_UNAVAILABLE,
+        "unreachable" | "tls-failed" | "ado-error" | "rate-limited" => exit::ADO_UNAVAILABLE,
         "host" | "storage" | "io" => exit::HOST_ERROR,
         _ => exit::PLUGIN_ERROR,
     }
@@ -38,6 +38,7 @@ fn hint(e: &AppError) -> Option<&'static str> {
         "auth-failed" => "check the user and token; a PAT needs the scopes vso.work_write and vso.project (vso.hooks_write for webhooks)",
         "permission-denied" => "the account lacks a permission in ADO; ask a project collection administrator",
         "unreachable" => "check the URL and the network; with --ado-sim, is `ado-sync sim` still running?",
+        "tls-failed" => "the server's certificate is not trusted by this host (self-signed, expired, another name, or a corporate CA): fix the certificate or install the CA",
         "rate-limited" => "ADO is throttling this account; run again after the wait",
         "host" => "is the component built? cargo build -p ado-sync-plugin --release --target wasm32-wasip2",
         "field-type-mismatch" => "map fields of the same kind (text↔text, number↔number, …) or drop the pair",

@@ -1,10 +1,20 @@
 //! The one choke point every guest HTTP request passes: deny by default, allow only the origins
 //! of configured ADO connections, optionally redirect an origin (tests: to the simulated ADO).
+//! Allowed requests go out through one pooled client per host, so keep-alive connections (and
+//! their TLS sessions) to ADO are reused across requests and calls.
 
 use bytes::Bytes;
+use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Empty};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// `scheme://host[:port]`, lower-case.
@@ -69,16 +79,194 @@ pub struct EgressRecord {
     pub allowed: bool,
 }
 
+/// Timeouts the host applies when the guest sets none (it sets none today); a stalled ADO must
+/// surface as a typed transport error, not hang the call.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
+const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an idle keep-alive connection is kept for the next request.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The pooled HTTP/HTTPS client every store of one host shares (cheap to clone).
+#[derive(Clone)]
+pub struct EgressClient {
+    client: Arc<Client<HttpsConnector<HttpConnector>, WasiBody>>,
+}
+
+impl Default for EgressClient {
+    fn default() -> Self {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(https);
+        EgressClient {
+            client: Arc::new(client),
+        }
+    }
+}
+
+impl EgressClient {
+    async fn send(
+        self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
+        let connect = options
+            .and_then(|o| o.connect_timeout)
+            .unwrap_or(CONNECT_TIMEOUT);
+        let first_byte = options
+            .and_then(|o| o.first_byte_timeout)
+            .unwrap_or(FIRST_BYTE_TIMEOUT);
+        let between_bytes = options
+            .and_then(|o| o.between_bytes_timeout)
+            .unwrap_or(BETWEEN_BYTES_TIMEOUT)
+            .max(Duration::from_millis(1));
+        let response = tokio::time::timeout(connect + first_byte, self.client.request(request))
+            .await
+            .map_err(|_| HttpError::ConnectionReadTimeout)?
+            .map_err(|e| transport_error(&e))?;
+        Ok(response.map(|body| {
+            TimedBody {
+                inner: body,
+                limit: between_bytes,
+                timer: Box::pin(tokio::time::sleep(between_bytes)),
+            }
+            .boxed_unsync()
+        }))
+    }
+}
+
+/// The `wasi:http` error code for a failed request, so the guest can tell an unreachable host
+/// from a TLS failure or a dropped connection.
+fn transport_error(e: &hyper_util::client::legacy::Error) -> HttpError {
+    let chain = error_chain(e);
+    if let Some(tls) = chain.iter().find_map(|c| c.downcast_ref::<rustls::Error>()) {
+        return match tls {
+            rustls::Error::InvalidCertificate(_) => HttpError::TlsCertificateError,
+            rustls::Error::AlertReceived(alert) => HttpError::TlsAlertReceived {
+                alert_id: None,
+                alert_message: Some(format!("{alert:?}")),
+            },
+            _ => HttpError::TlsProtocolError,
+        };
+    }
+    for cause in &chain {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return HttpError::ConnectionRefused,
+                std::io::ErrorKind::TimedOut => return HttpError::ConnectionTimeout,
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                    return HttpError::ConnectionTerminated
+                }
+                _ => {}
+            }
+        }
+        if let Some(h) = cause.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                return HttpError::ConnectionTerminated;
+            }
+            if h.is_parse() {
+                return HttpError::HttpProtocolError;
+            }
+        }
+    }
+    if e.is_connect() {
+        HttpError::DestinationUnavailable
+    } else {
+        HttpError::HttpProtocolError
+    }
+}
+
+/// `e` and its causes. `io::Error::source` skips the error it wraps, so wrapped errors are
+/// walked through `get_ref` (rustls' errors arrive wrapped twice).
+fn error_chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut chain = Vec::new();
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        chain.push(cause);
+        next = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => match io.get_ref() {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => cause.source(),
+            },
+            None => cause.source(),
+        };
+    }
+    chain
+}
+
+/// A response body that fails with a read timeout when no frame arrives for `limit`.
+struct TimedBody {
+    inner: hyper::body::Incoming,
+    limit: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Body for TimedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let next = tokio::time::Instant::now() + self.limit;
+                self.timer.as_mut().reset(next);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(if e.is_timeout() {
+                HttpError::HttpResponseTimeout
+            } else {
+                HttpError::ConnectionTerminated
+            }))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// The `WasiHttpHooks` of one store.
 pub struct EgressHooks {
     policy: Arc<RwLock<EgressPolicy>>,
     log: Arc<Mutex<Vec<EgressRecord>>>,
+    client: EgressClient,
 }
 
 impl EgressHooks {
-    /// Hooks enforcing `policy`, recording attempts in `log`.
-    pub fn new(policy: Arc<RwLock<EgressPolicy>>, log: Arc<Mutex<Vec<EgressRecord>>>) -> Self {
-        EgressHooks { policy, log }
+    /// Hooks enforcing `policy`, recording attempts in `log`, sending through `client`.
+    pub fn new(
+        policy: Arc<RwLock<EgressPolicy>>,
+        log: Arc<Mutex<Vec<EgressRecord>>>,
+        client: EgressClient,
+    ) -> Self {
+        EgressHooks {
+            policy,
+            log,
+            client,
+        }
     }
 }
 
@@ -148,12 +336,11 @@ impl WasiHttpHooks for EgressHooks {
         };
         tracing::debug!(%method, url = %parts.uri, "guest egress");
         let request = http::Request::from_parts(parts, body);
+        let client = self.client.clone();
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as IoFuture,
-            ))
+            let response = client.send(request, options).await?;
+            // The pool drives the connection; nothing is left for the caller to await.
+            Ok((response, Box::new(async { Ok(()) }) as IoFuture))
         })
     }
 }
@@ -161,6 +348,19 @@ impl WasiHttpHooks for EgressHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tls_error_wrapped_twice_in_io_errors_is_found() {
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+        let outer = std::io::Error::other(inner);
+        let chain = error_chain(&outer);
+        assert_eq!(chain.len(), 3);
+        assert!(matches!(
+            chain[2].downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        ));
+    }
 
     #[test]
     fn policy_allows_only_configured_origins() {

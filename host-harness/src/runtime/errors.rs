@@ -62,6 +62,7 @@ pub fn describe(e: &SyncError) -> String {
         SyncError::Conflict(m) => format!("conflict: {m}"),
         SyncError::AdoError(f) => format!("ADO error {}: {}", f.status, f.message),
         SyncError::Unreachable(m) => format!("ADO unreachable: {m}"),
+        SyncError::TlsFailed(m) => format!("TLS handshake with ADO failed: {m}"),
         SyncError::Storage(m) => format!("storage failed: {m}"),
         SyncError::BadPayload(m) => format!("bad payload: {m}"),
         SyncError::Internal(m) => format!("internal plugin error: {m}"),

@@ -23,7 +23,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         "rate-limited" => StatusCode::TOO_MANY_REQUESTS,
         // ADO itself failed or could not be reached: a business outcome of the call, not a
         // fault of this server.
-        "ado-error" | "unreachable" => StatusCode::FAILED_DEPENDENCY,
+        "ado-error" | "unreachable" | "tls-failed" => StatusCode::FAILED_DEPENDENCY,
         "storage" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

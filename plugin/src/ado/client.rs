@@ -3,7 +3,7 @@
 
 use crate::ado::errors::{classify, exhausted, Verdict};
 use crate::api::{Result, SyncError};
-use crate::ports::{Http, HttpRequest, HttpResponse};
+use crate::ports::{Http, HttpRequest, HttpResponse, TransportError, TransportFailure};
 use serde_json::Value;
 use std::cell::Cell;
 
@@ -109,7 +109,7 @@ impl<'a> AdoClient<'a> {
             .into_iter()
             .zip(requests)
             .map(|(answer, request)| {
-                let response = answer.map_err(|e| SyncError::Unreachable(e.0))?;
+                let response = answer.map_err(transport)?;
                 let (mut throttled, mut server_errors) = (0, 0);
                 match self.judge(&response, &mut throttled, &mut server_errors) {
                     Step::Done(result) => result,
@@ -136,9 +136,7 @@ impl<'a> AdoClient<'a> {
 
     fn send_once(&self, request: &HttpRequest) -> Result<HttpResponse> {
         self.sent.set(self.sent.get() + 1);
-        self.http
-            .send(request)
-            .map_err(|e| SyncError::Unreachable(e.0))
+        self.http.send(request).map_err(transport)
     }
 
     fn judge(&self, response: &HttpResponse, throttled: &mut u32, server_errors: &mut u32) -> Step {
@@ -168,4 +166,12 @@ impl<'a> AdoClient<'a> {
 enum Step {
     Done(Result<Option<Value>>),
     Wait(u64),
+}
+
+/// The typed error for a request that got no HTTP answer.
+fn transport(e: TransportError) -> SyncError {
+    match e.failure {
+        TransportFailure::Tls => SyncError::TlsFailed(e.message),
+        TransportFailure::Unreachable => SyncError::Unreachable(e.message),
+    }
 }

@@ -31,9 +31,107 @@ pub fn parents_first(items: &[(i64, Option<i64>)]) -> Vec<usize> {
     out
 }
 
+/// Releases items parents first while they arrive in batches, so a sync can decide each batch
+/// as it is read instead of holding every item: an item waits only while its parent is still
+/// expected (part of the run and not released yet).
+pub struct ParentsFirstStream<T> {
+    expected: HashSet<i64>,
+    released: HashSet<i64>,
+    waiting: HashMap<i64, Vec<(usize, i64, T)>>,
+    arrived: usize,
+}
+
+impl<T> ParentsFirstStream<T> {
+    /// A stream over the ids the run will read.
+    pub fn new(expected: impl IntoIterator<Item = i64>) -> Self {
+        ParentsFirstStream {
+            expected: expected.into_iter().collect(),
+            released: HashSet::new(),
+            waiting: HashMap::new(),
+            arrived: 0,
+        }
+    }
+
+    /// One item arrived; returns what can be decided now (it, then any children that waited
+    /// for it), or nothing while its parent is still to come.
+    pub fn push(&mut self, id: i64, parent: Option<i64>, item: T) -> Vec<T> {
+        self.arrived += 1;
+        match parent {
+            Some(p) if p != id && self.expected.contains(&p) && !self.released.contains(&p) => {
+                self.waiting
+                    .entry(p)
+                    .or_default()
+                    .push((self.arrived, id, item));
+                Vec::new()
+            }
+            _ => {
+                let mut out = vec![item];
+                self.release(id, &mut out);
+                out
+            }
+        }
+    }
+
+    /// An expected id that will not arrive (its read failed, or it is gone): its children stop
+    /// waiting and are returned.
+    pub fn give_up(&mut self, id: i64) -> Vec<T> {
+        let mut out = Vec::new();
+        if self.expected.contains(&id) && !self.released.contains(&id) {
+            self.release(id, &mut out);
+        }
+        out
+    }
+
+    /// Whether `id` was released or given up.
+    pub fn is_settled(&self, id: i64) -> bool {
+        self.released.contains(&id)
+    }
+
+    /// Whatever still waits (parents in a cycle), in arrival order.
+    pub fn finish(self) -> Vec<T> {
+        let mut rest: Vec<(usize, i64, T)> = self.waiting.into_values().flatten().collect();
+        rest.sort_by_key(|(n, _, _)| *n);
+        rest.into_iter().map(|(_, _, t)| t).collect()
+    }
+
+    fn release(&mut self, id: i64, out: &mut Vec<T>) {
+        let mut settled = vec![id];
+        while let Some(parent) = settled.pop() {
+            self.released.insert(parent);
+            for (_, child, item) in self.waiting.remove(&parent).unwrap_or_default() {
+                out.push(item);
+                settled.push(child);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_holds_children_until_their_parent_arrives() {
+        let mut s = ParentsFirstStream::new([1, 2, 3, 4, 5]);
+        // 3's parent 2 is expected: it waits; 4's parent 99 is not part of the run: it goes.
+        assert_eq!(s.push(3, Some(2), "3"), Vec::<&str>::new());
+        assert_eq!(s.push(4, Some(99), "4"), vec!["4"]);
+        assert_eq!(s.push(5, Some(3), "5"), Vec::<&str>::new());
+        // 2 arrives (its parent 1 was never read): 2, then 3, then 3's child 5.
+        assert_eq!(s.push(2, Some(1), "2"), Vec::<&str>::new());
+        assert_eq!(s.give_up(1), vec!["2", "3", "5"]);
+        assert!(s.is_settled(5));
+        assert!(s.finish().is_empty());
+    }
+
+    #[test]
+    fn a_stream_hands_back_cycles_at_the_end() {
+        let mut s = ParentsFirstStream::new([1, 2, 3]);
+        assert!(s.push(1, Some(2), 1).is_empty());
+        assert!(s.push(2, Some(1), 2).is_empty());
+        assert_eq!(s.push(3, None, 3), vec![3]);
+        assert_eq!(s.finish(), vec![1, 2]);
+    }
 
     #[test]
     fn parents_come_first_and_cycles_terminate() {

@@ -6,13 +6,16 @@ use super::{parse_cursor, Tally};
 use crate::ado::errors::is_wiql_cap;
 use crate::ado::resources::BATCH_LIMIT;
 use crate::ado::AdoClient;
-use crate::api::{AdoWorkItemType, HostItem, Result, SyncError, SyncOutcome, SyncRequest};
-use crate::core::order::parents_first;
+use crate::api::{
+    AdoWorkItemType, HostChange, HostItem, Result, SyncError, SyncOutcome, SyncRequest,
+};
+use crate::core::order::ParentsFirstStream;
 use crate::core::query::select_ids;
 use crate::core::work_item::{list_items, WorkItem};
 use crate::engine::context::IntegrationContext;
 use crate::engine::sync::incoming::Incoming;
 use crate::engine::Engine;
+use crate::store::Store;
 use std::collections::HashMap;
 
 /// Batch reads sent at once.
@@ -98,38 +101,35 @@ impl Engine<'_> {
         Ok(ids)
     }
 
-    /// Read work items in batches of 200, several batches at once; failed batches are reported per id.
-    fn read_work_items(
+    /// Read one group of batches (sent at once); failed batches are reported per id.
+    fn read_group(
         &self,
         ctx: &IntegrationContext,
         client: &AdoClient,
-        ids: &[i64],
+        group: &[&[i64]],
         tally: &mut Tally,
     ) -> Vec<WorkItem> {
-        let mut items = Vec::with_capacity(ids.len());
-        let chunks: Vec<&[i64]> = ids.chunks(BATCH_LIMIT).collect();
-        for group in chunks.chunks(CONCURRENT_BATCHES) {
-            let requests: Vec<_> = group
-                .iter()
-                .map(|c| client.batch_request(&ctx.integration.project_name, c))
-                .collect();
-            for (chunk, answer) in group.iter().zip(client.send_many(&requests)) {
-                match answer {
-                    Ok(body) => {
-                        for v in body.as_ref().map(list_items).unwrap_or(&[]) {
-                            if v.is_null() {
-                                continue;
-                            }
-                            match WorkItem::from_json(v) {
-                                Ok(wi) => items.push(wi),
-                                Err(e) => tally.fail(None, None, "?", e),
-                            }
+        let requests: Vec<_> = group
+            .iter()
+            .map(|c| client.batch_request(&ctx.integration.project_name, c))
+            .collect();
+        let mut items = Vec::new();
+        for (chunk, answer) in group.iter().zip(client.send_many(&requests)) {
+            match answer {
+                Ok(body) => {
+                    for v in body.as_ref().map(list_items).unwrap_or(&[]) {
+                        if v.is_null() {
+                            continue;
+                        }
+                        match WorkItem::from_json(v) {
+                            Ok(wi) => items.push(wi),
+                            Err(e) => tally.fail(None, None, "?", e),
                         }
                     }
-                    Err(e) => {
-                        for id in chunk.iter() {
-                            tally.fail(None, Some(*id), "?", e.clone());
-                        }
+                }
+                Err(e) => {
+                    for id in chunk.iter() {
+                        tally.fail(None, Some(*id), "?", e.clone());
                     }
                 }
             }
@@ -143,7 +143,6 @@ impl Engine<'_> {
         client: &AdoClient,
         request: &SyncRequest,
     ) -> Result<SyncOutcome> {
-        let store = self.store();
         let mut tally = Tally::default();
         let types = self.selected_types(ctx, &request.ado_filter.work_item_types)?;
         let mut all: Vec<(usize, i64)> = Vec::new();
@@ -166,69 +165,44 @@ impl Engine<'_> {
             None => all.len(),
         };
         let page: Vec<i64> = all[start..end].iter().map(|&(_, id)| id).collect();
-        let items = self.read_work_items(ctx, client, &page, &mut tally);
-        let order = parents_first(
-            &items
-                .iter()
-                .map(|w| (w.id, w.parent_id()))
-                .collect::<Vec<_>>(),
-        );
         let host_items: HashMap<&str, &HostItem> = request
             .host_items
             .iter()
             .map(|h| (h.id.as_str(), h))
             .collect();
-        let host_known = !request.host_items.is_empty();
-        let now = self.http.now_rfc3339();
-        let mut host_ids: HashMap<i64, String> = HashMap::new();
-        let mut changes = Vec::new();
-        for index in order {
-            let wi = &items[index];
-            let parent_host = match wi.parent_id() {
-                None => None,
-                Some(p) => match host_ids.get(&p) {
-                    Some(h) => Some(h.clone()),
-                    None => ctx
-                        .link_of_work_item(&store, p)
-                        .ok()
-                        .flatten()
-                        .map(|(l, _)| l.host_id),
-                },
-            };
-            let link = match ctx.link_of_work_item(&store, wi.id) {
-                Ok(l) => l,
-                Err(e) => {
-                    tally.fail(None, Some(wi.id), wi.work_item_type(), e);
-                    continue;
+        let mut run = Run {
+            ctx,
+            store: self.store(),
+            host_items,
+            host_known: !request.host_items.is_empty(),
+            dry_run: request.dry_run,
+            now: self.http.now_rfc3339(),
+            host_ids: HashMap::new(),
+            changes: Vec::new(),
+        };
+        // Each group is decided as soon as it is read, so memory holds one group of work items
+        // (plus children waiting for a parent further on), not the whole run.
+        let mut stream = ParentsFirstStream::new(page.iter().copied());
+        let chunks: Vec<&[i64]> = page.chunks(BATCH_LIMIT).collect();
+        for group in chunks.chunks(CONCURRENT_BATCHES) {
+            for wi in self.read_group(ctx, client, group, &mut tally) {
+                let (id, parent) = (wi.id, wi.parent_id());
+                for ready in stream.push(id, parent, wi) {
+                    self.decide(&mut run, &ready, &mut tally);
                 }
-            };
-            let host_id = link
-                .as_ref()
-                .map(|(l, _)| l.host_id.clone())
-                .unwrap_or_else(|| crate::core::ids::host_id_for(&ctx.connection.id, wi.id));
-            let incoming = Incoming {
-                work_item: wi,
-                existing: host_items.get(host_id.as_str()).copied(),
-                host_known,
-                parent_host,
-                link,
-                dry_run: request.dry_run,
-            };
-            match self.take_from_ado(ctx, &store, incoming, &now) {
-                Ok(d) => {
-                    if let Some(h) = &d.host_id {
-                        host_ids.insert(wi.id, h.clone());
+            }
+            for &id in group.iter().flat_map(|c| c.iter()) {
+                if !stream.is_settled(id) {
+                    for ready in stream.give_up(id) {
+                        self.decide(&mut run, &ready, &mut tally);
                     }
-                    if let Some(change) = d.change {
-                        if !request.dry_run {
-                            changes.push(change);
-                        }
-                    }
-                    tally.record(d.action, d.host_id, Some(wi.id), &d.item_type, d.reason);
                 }
-                Err(e) => tally.fail(Some(host_id), Some(wi.id), wi.work_item_type(), e),
             }
         }
+        for ready in stream.finish() {
+            self.decide(&mut run, &ready, &mut tally);
+        }
+        let changes = run.changes;
         let next = (end < all.len()).then(|| {
             let (t, id) = all[end - 1];
             format!("a2h:{t}:{id}")
@@ -244,4 +218,65 @@ impl Engine<'_> {
             next,
         })
     }
+
+    /// Decide one work item of a run: its parent's host id, its link, the change for the host.
+    fn decide(&self, run: &mut Run<'_, '_, '_>, wi: &WorkItem, tally: &mut Tally) {
+        let ctx = run.ctx;
+        let parent_host = match wi.parent_id() {
+            None => None,
+            Some(p) => match run.host_ids.get(&p) {
+                Some(h) => Some(h.clone()),
+                None => ctx
+                    .link_of_work_item(&run.store, p)
+                    .ok()
+                    .flatten()
+                    .map(|(l, _)| l.host_id),
+            },
+        };
+        let link = match ctx.link_of_work_item(&run.store, wi.id) {
+            Ok(l) => l,
+            Err(e) => {
+                tally.fail(None, Some(wi.id), wi.work_item_type(), e);
+                return;
+            }
+        };
+        let host_id = link
+            .as_ref()
+            .map(|(l, _)| l.host_id.clone())
+            .unwrap_or_else(|| crate::core::ids::host_id_for(&ctx.connection.id, wi.id));
+        let incoming = Incoming {
+            work_item: wi,
+            existing: run.host_items.get(host_id.as_str()).copied(),
+            host_known: run.host_known,
+            parent_host,
+            link,
+            dry_run: run.dry_run,
+        };
+        match self.take_from_ado(ctx, &run.store, incoming, &run.now) {
+            Ok(d) => {
+                if let Some(h) = &d.host_id {
+                    run.host_ids.insert(wi.id, h.clone());
+                }
+                if let Some(change) = d.change {
+                    if !run.dry_run {
+                        run.changes.push(change);
+                    }
+                }
+                tally.record(d.action, d.host_id, Some(wi.id), &d.item_type, d.reason);
+            }
+            Err(e) => tally.fail(Some(host_id), Some(wi.id), wi.work_item_type(), e),
+        }
+    }
+}
+
+/// What the decisions of one ADO → host run share.
+struct Run<'e, 'c, 'r> {
+    ctx: &'c IntegrationContext,
+    store: Store<'e>,
+    host_items: HashMap<&'r str, &'r HostItem>,
+    host_known: bool,
+    dry_run: bool,
+    now: String,
+    host_ids: HashMap<i64, String>,
+    changes: Vec<HostChange>,
 }

@@ -343,6 +343,26 @@ impl PluginHost {
         call_export!(self, ado_sync_plugin_on_webhook.call_handle(request))
     }
 
+    /// Handle several deliveries in one call (one instance, shared context); one result each,
+    /// in order.
+    pub async fn handle_webhooks(
+        &self,
+        requests: &[WebhookRequest],
+    ) -> Result<Vec<Result<WebhookOutcome, SyncError>>, HostError> {
+        let mut store = self.new_store();
+        let instance = self
+            .runtime
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(from_wasmtime)?;
+        instance
+            .ado_sync_plugin_on_webhook()
+            .call_handle_batch(&mut store, requests)
+            .await
+            .map_err(from_wasmtime)
+    }
+
     /// The workspace's webhook path.
     pub async fn webhook_path(&self) -> CallResult<String> {
         call_export!(self, ado_sync_plugin_on_webhook.call_webhook_path())

@@ -220,6 +220,9 @@ impl on_webhook::Guest for Component {
     fn handle(request: WebhookRequest) -> Result<WebhookOutcome, SyncError> {
         engine(|e| e.handle_webhook(&request))
     }
+    fn handle_batch(requests: Vec<WebhookRequest>) -> Vec<Result<WebhookOutcome, SyncError>> {
+        engine(|e| e.handle_webhooks(&requests))
+    }
     fn webhook_path() -> Result<String, SyncError> {
         engine(|e| e.webhook_path())
     }

@@ -836,3 +836,97 @@ async fn two_instances_on_one_storage_lose_no_update() {
         "Edit two"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_gives_each_delivery_its_own_result_and_the_same_final_state() {
+    let mut h = hooked().await;
+    let a =
+        h.s.sim
+            .find_by_title("Push notifications for shipped orders")
+            .expect("seed");
+    let b = h.s.sim.find_by_title("Dashboards for error rates").expect("seed");
+    h.s.sim
+        .user_update(a, json!({"System.Title": "A v1"}))
+        .expect("edit a1");
+    h.s.sim
+        .user_update(a, json!({"System.Title": "A v2", "System.State": "Closed"}))
+        .expect("edit a2");
+    h.s.sim
+        .user_update(b, json!({"System.Title": "B v1"}))
+        .expect("edit b1");
+    let events = h.s.sim.drain_events();
+    assert_eq!(events.len(), 3);
+    let body = |e: &Value| serde_json::to_vec(e).unwrap_or_default();
+    let good = |e: &Value| delivery(&h.path, Some(&credential(&h.s, e)), body(e));
+    let batch = vec![
+        good(&events[1]), // A's newest: applied
+        good(&events[0]), // A's older: duplicate
+        delivery(&h.path, Some("Basic d3Jvbmc6d3Jvbmc="), body(&events[2])), // wrong credential
+        delivery(
+            &h.path,
+            Some(&credential(&h.s, &events[2])),
+            b"{not json".to_vec(),
+        ),
+        good(&events[2]), // B: applied
+        good(&events[1]), // A's newest again
+    ];
+    let results =
+        h.s.host
+            .handle_webhooks(&batch)
+            .await
+            .expect("the call runs");
+    assert_eq!(results.len(), batch.len(), "one result per delivery");
+    assert!(
+        matches!(&results[0], Ok(WebhookOutcome::Applied(c)) if c.len() == 1),
+        "{:?}",
+        results[0]
+    );
+    assert_eq!(
+        results[1],
+        Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate))
+    );
+    assert!(
+        matches!(&results[2], Err(SyncError::AuthFailed(_))),
+        "{:?}",
+        results[2]
+    );
+    assert!(
+        matches!(&results[3], Err(SyncError::BadPayload(_))),
+        "{:?}",
+        results[3]
+    );
+    assert!(
+        matches!(&results[4], Ok(WebhookOutcome::Applied(c)) if c.len() == 1),
+        "{:?}",
+        results[4]
+    );
+    assert!(
+        matches!(&results[5], Ok(WebhookOutcome::Ignored(_))),
+        "{:?}",
+        results[5]
+    );
+    for r in results.iter().flatten() {
+        if let WebhookOutcome::Applied(changes) = r {
+            h.s.apply(changes);
+        }
+    }
+    let item = |id| h.s.workspace.items[&h.s.host_id(&h.conn.id, id)].clone();
+    assert_eq!(item(a).title, "A v2");
+    assert_eq!(item(a).status.as_deref(), Some("done"));
+    assert_eq!(item(b).title, "B v1");
+    // The counters of the whole batch, written once (a body that is not JSON names no project,
+    // so no connection counts it).
+    let status = h.s.host.webhook_status(&h.conn.id).await.expect("status");
+    assert!(status.connected);
+    assert_eq!(
+        (status.applied, status.ignored, status.rejected),
+        (2, 2, 1),
+        "{status:?}"
+    );
+    // Each delivery again, one call each: nothing new (the batch left the same state).
+    for d in &batch {
+        if let Ok(WebhookOutcome::Applied(c)) = h.s.host.handle_webhook(d).await {
+            panic!("a re-delivery after the batch applied {c:?}");
+        }
+    }
+}

@@ -52,7 +52,15 @@ impl IntegrationContext {
 impl Engine<'_> {
     /// Load an integration's context; a missing mapping is a typed `not-found`.
     pub fn context(&self, integration: &str) -> Result<IntegrationContext> {
-        let integration = self.integration(integration)?;
+        self.context_with(self.integration(integration)?, self.workspace_schema()?)
+    }
+
+    /// The context of an integration record already read, with the schema already read.
+    pub fn context_with(
+        &self,
+        integration: IntegrationRecord,
+        schema: WorkspaceSchema,
+    ) -> Result<IntegrationContext> {
         let connection = self
             .store()
             .value::<ConnectionRecord>(&keys::connection(&integration.connection_id))?
@@ -65,7 +73,7 @@ impl Engine<'_> {
         Ok(IntegrationContext {
             mapping: self.get_mapping(&integration.id)?,
             discovery: self.discovery(&integration.id)?,
-            schema: self.workspace_schema()?,
+            schema,
             integration,
             connection,
         })

@@ -5,7 +5,7 @@
 use crate::ado::auth::{basic_header, Credentials};
 use crate::api::{
     ActionKind, HealOutcome, HistoryEntry, HostChange, IgnoredReason, ProvisionOutcome, Result,
-    SubscriptionInfo, SyncError, WebhookOutcome, WebhookRequest, WebhookStatus,
+    SubscriptionInfo, SyncError, WebhookOutcome, WebhookRequest, WebhookStatus, WorkspaceSchema,
 };
 use crate::core::query::{quote, select_ids};
 use crate::core::work_item::{list_items, WorkItem};
@@ -15,6 +15,7 @@ use crate::engine::Engine;
 use crate::store::keys;
 use crate::store::records::{ConnectionRecord, IntegrationRecord, WebhookRecord};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// ADO caps service-hook payloads at 2 MB.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -135,6 +136,64 @@ pub fn parse_event(body: &Value) -> Result<Event> {
     })
 }
 
+fn authenticate(expected: Option<&str>, request: &WebhookRequest) -> Result<()> {
+    let Some(expected) = expected else {
+        return Err(SyncError::AuthFailed(
+            "the webhook of this connection is not provisioned; no delivery is accepted".into(),
+        ));
+    };
+    match header(request, "authorization") {
+        Some(got) if same_secret(got.trim(), expected) => Ok(()),
+        Some(_) => Err(SyncError::AuthFailed(
+            "the delivery credential is wrong".into(),
+        )),
+        None => Err(SyncError::AuthFailed(
+            "the delivery carries no credential".into(),
+        )),
+    }
+}
+
+/// What the deliveries of one call share, read once.
+#[derive(Default)]
+struct Deliveries {
+    schema: Option<WorkspaceSchema>,
+    integrations: Option<Vec<IntegrationRecord>>,
+    credentials: HashMap<String, Option<String>>,
+    contexts: HashMap<String, IntegrationContext>,
+    notes: HashMap<String, EventNote>,
+}
+
+/// The health counters of one connection's deliveries in a call, written once at its end.
+#[derive(Default)]
+struct EventNote {
+    applied: u64,
+    ignored: u64,
+    rejected: u64,
+    last_event_at: Option<String>,
+    last_error: Option<String>,
+    watermark: Option<String>,
+}
+
+impl EventNote {
+    fn event(&mut self, outcome: &WebhookOutcome, now: String, changed_date: Option<&str>) {
+        match outcome {
+            WebhookOutcome::Applied(_) => self.applied += 1,
+            WebhookOutcome::Ignored(_) => self.ignored += 1,
+        }
+        self.last_event_at = Some(now);
+        if let Some(d) = changed_date {
+            if self.watermark.as_deref().is_none_or(|w| w < d) {
+                self.watermark = Some(d.to_string());
+            }
+        }
+    }
+
+    fn rejected(&mut self, e: &SyncError) {
+        self.rejected += 1;
+        self.last_error = Some(e.describe());
+    }
+}
+
 fn header<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
     request
         .headers
@@ -163,7 +222,37 @@ impl Engine<'_> {
 
     /// Handle one delivery.
     pub fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome> {
-        let schema = self.workspace_schema()?;
+        self.handle_webhooks(std::slice::from_ref(request))
+            .pop()
+            .unwrap_or_else(|| Err(SyncError::Internal("no outcome for the delivery".into())))
+    }
+
+    /// Handle deliveries in order, each with the result `handle_webhook` would give it. What
+    /// every delivery needs (schema, integrations, delivery credentials, mapping contexts) is
+    /// read once, and the health counters are written once per connection.
+    pub fn handle_webhooks(&self, requests: &[WebhookRequest]) -> Vec<Result<WebhookOutcome>> {
+        let mut session = Deliveries::default();
+        let outcomes = requests
+            .iter()
+            .map(|r| self.deliver(&mut session, r))
+            .collect();
+        for (connection, note) in session.notes {
+            // Health counters are telemetry: failing to write them must not undo a decision
+            // whose link writes already happened.
+            let _ = self.note_events(&connection, &note);
+        }
+        outcomes
+    }
+
+    fn deliver(
+        &self,
+        session: &mut Deliveries,
+        request: &WebhookRequest,
+    ) -> Result<WebhookOutcome> {
+        let schema = match &session.schema {
+            Some(s) => s,
+            None => session.schema.insert(self.workspace_schema()?),
+        };
         if request.path.split('?').next()
             != Some(format!("/webhooks/{}/ado", schema.workspace_id).as_str())
         {
@@ -190,7 +279,12 @@ impl Engine<'_> {
         let body: Value = serde_json::from_slice(&request.body)
             .map_err(|e| SyncError::BadPayload(format!("body is not JSON ({e})")))?;
         let event = parse_event(&body)?;
-        let integrations: Vec<IntegrationRecord> = self.store().all(keys::INTEGRATIONS)?;
+        let integrations = match &session.integrations {
+            Some(i) => i,
+            None => session
+                .integrations
+                .insert(self.store().all(keys::INTEGRATIONS)?),
+        };
         let Some(integration) = integrations
             .iter()
             .find(|i| i.project_id.eq_ignore_ascii_case(&event.project_id))
@@ -198,37 +292,42 @@ impl Engine<'_> {
             return Ok(WebhookOutcome::Ignored(IgnoredReason::ProjectNotIntegrated));
         };
         let connection = integration.connection_id.clone();
-        if let Err(e) = self.authenticate(&connection, request) {
-            self.note_event(&connection, &Err(e.clone()), None)?;
+        let integration_id = integration.id.clone();
+        let note = session.notes.entry(connection.clone()).or_default();
+        let expected = match session.credentials.get(&connection) {
+            Some(c) => c.clone(),
+            None => {
+                let c = self.delivery_credential(&connection)?;
+                session.credentials.insert(connection.clone(), c.clone());
+                c
+            }
+        };
+        if let Err(e) = authenticate(expected.as_deref(), request) {
+            note.rejected(&e);
             return Err(e);
         }
-        let ctx = self.context(&integration.id)?;
-        let outcome = self.apply_event(&ctx, &event);
-        self.note_event(&connection, &outcome, event.changed_date.as_deref())?;
+        if !session.contexts.contains_key(&integration_id) {
+            let ctx = self.context_with(integration.clone(), schema.clone())?;
+            session.contexts.insert(integration_id.clone(), ctx);
+        }
+        let Some(ctx) = session.contexts.get(&integration_id) else {
+            return Err(SyncError::Internal("integration context missing".into()));
+        };
+        let outcome = self.apply_event(ctx, &event);
+        match &outcome {
+            Ok(o) => note.event(o, self.http.now_rfc3339(), event.changed_date.as_deref()),
+            Err(e) => note.rejected(e),
+        }
         outcome
     }
 
-    fn authenticate(&self, connection: &str, request: &WebhookRequest) -> Result<()> {
+    /// The `Authorization` value deliveries of a connection must carry; `None` until provisioned.
+    fn delivery_credential(&self, connection: &str) -> Result<Option<String>> {
         let secret = self
             .vault
             .get(&keys::webhook_secret(connection))
-            .map_err(SyncError::storage)?
-            .ok_or_else(|| {
-                SyncError::AuthFailed(
-                    "the webhook of this connection is not provisioned; no delivery is accepted"
-                        .into(),
-                )
-            })?;
-        let expected = basic_header(&Credentials::UserPassword(DELIVERY_USER, &secret));
-        match header(request, "authorization") {
-            Some(got) if same_secret(got.trim(), &expected) => Ok(()),
-            Some(_) => Err(SyncError::AuthFailed(
-                "the delivery credential is wrong".into(),
-            )),
-            None => Err(SyncError::AuthFailed(
-                "the delivery carries no credential".into(),
-            )),
-        }
+            .map_err(SyncError::storage)?;
+        Ok(secret.map(|s| basic_header(&Credentials::UserPassword(DELIVERY_USER, &s))))
     }
 
     fn apply_event(&self, ctx: &IntegrationContext, event: &Event) -> Result<WebhookOutcome> {
@@ -378,12 +477,7 @@ impl Engine<'_> {
         );
     }
 
-    fn note_event(
-        &self,
-        connection: &str,
-        outcome: &Result<WebhookOutcome>,
-        changed_date: Option<&str>,
-    ) -> Result<()> {
+    fn note_events(&self, connection: &str, note: &EventNote) -> Result<()> {
         let store = self.store();
         let key = keys::webhook(connection);
         for _ in 0..5 {
@@ -391,22 +485,18 @@ impl Engine<'_> {
                 Some((r, v)) => (r, Some(v)),
                 None => (WebhookRecord::default(), None),
             };
-            match outcome {
-                Ok(o) => {
-                    record.last_event_at = Some(self.http.now_rfc3339());
-                    match o {
-                        WebhookOutcome::Applied(_) => record.applied += 1,
-                        WebhookOutcome::Ignored(_) => record.ignored += 1,
-                    }
-                    if let Some(d) = changed_date {
-                        if record.watermark.as_deref().is_none_or(|w| w < d) {
-                            record.watermark = Some(d.to_string());
-                        }
-                    }
-                }
-                Err(e) => {
-                    record.rejected += 1;
-                    record.last_error = Some(e.describe());
+            record.applied += note.applied;
+            record.ignored += note.ignored;
+            record.rejected += note.rejected;
+            if note.last_event_at.is_some() {
+                record.last_event_at.clone_from(&note.last_event_at);
+            }
+            if note.last_error.is_some() {
+                record.last_error.clone_from(&note.last_error);
+            }
+            if let Some(d) = &note.watermark {
+                if record.watermark.as_deref().is_none_or(|w| w < d.as_str()) {
+                    record.watermark = Some(d.clone());
                 }
             }
             if store.put_if(&key, version, &record)? {

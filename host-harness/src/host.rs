@@ -343,6 +343,18 @@ impl PluginHost {
         call_export!(self, ado_sync_plugin_on_webhook.call_handle(request))
     }
 
+    /// Create a store and instantiate the component without calling it: checks that the host
+    /// can serve calls (and lets benchmarks time instantiation alone).
+    pub async fn instantiate(&self) -> Result<(), HostError> {
+        let mut store = self.new_store();
+        self.runtime
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map(|_| ())
+            .map_err(from_wasmtime)
+    }
+
     /// Handle several deliveries in one call (one instance, shared context); one result each,
     /// in order.
     pub async fn handle_webhooks(

@@ -844,7 +844,10 @@ async fn a_batch_gives_each_delivery_its_own_result_and_the_same_final_state() {
         h.s.sim
             .find_by_title("Push notifications for shipped orders")
             .expect("seed");
-    let b = h.s.sim.find_by_title("Dashboards for error rates").expect("seed");
+    let b =
+        h.s.sim
+            .find_by_title("Dashboards for error rates")
+            .expect("seed");
     h.s.sim
         .user_update(a, json!({"System.Title": "A v1"}))
         .expect("edit a1");

@@ -142,30 +142,52 @@ impl App {
     ) -> AppResult<Applied> {
         let touched = touched_ids(ws, changes);
         let applied = ws.apply(changes);
-        let written = match unit {
-            Some(unit) => unit
-                .commit_with(|c| persist::save_items(c, ws, &touched))
-                .map_err(AppError::from),
-            None if touched.is_empty() => Ok(()),
-            None => self
-                .storage
-                .with_connection(|c| -> anyhow::Result<()> {
-                    let tx = c.transaction()?;
-                    persist::save_items(&tx, ws, &touched)?;
-                    tx.commit()?;
-                    Ok(())
-                })
-                .map_err(AppError::from)
-                .and_then(|r| r.map_err(AppError::storage)),
-        };
-        if let Err(e) = written {
-            tracing::error!(error = %e, "persisting the workspace failed; reloading it");
-            if let Ok(Ok(Some(again))) = self.storage.with_connection(|c| persist::load(c)) {
-                *ws = again;
+        match unit {
+            Some(unit) => self.commit_workspace(ws, unit, &touched)?,
+            None if touched.is_empty() => {}
+            None => {
+                let written = self
+                    .storage
+                    .with_connection(|c| -> anyhow::Result<()> {
+                        let tx = c.transaction()?;
+                        persist::save_items(&tx, ws, &touched)?;
+                        tx.commit()?;
+                        Ok(())
+                    })
+                    .map_err(AppError::from)
+                    .and_then(|r| r.map_err(AppError::storage));
+                if let Err(e) = written {
+                    self.reload_workspace(ws, &e);
+                    return Err(e);
+                }
             }
-            return Err(e);
         }
         Ok(applied)
+    }
+
+    /// Commit `unit` with the `touched` workspace items; on failure the workspace is reloaded
+    /// from the database, so memory never runs ahead of what was committed.
+    fn commit_workspace(
+        &self,
+        ws: &mut Workspace,
+        unit: UnitOfWork,
+        touched: &BTreeSet<String>,
+    ) -> AppResult<()> {
+        let written = unit
+            .commit_with(|c| persist::save_items(c, ws, touched))
+            .map_err(AppError::from);
+        if let Err(e) = written {
+            self.reload_workspace(ws, &e);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn reload_workspace(&self, ws: &mut Workspace, e: &AppError) {
+        tracing::error!(error = %e, "persisting the workspace failed; reloading it");
+        if let Ok(Ok(Some(again))) = self.storage.with_connection(|c| persist::load(c)) {
+            *ws = again;
+        }
     }
 }
 

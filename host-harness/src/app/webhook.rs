@@ -71,6 +71,44 @@ impl App {
         }
     }
 
+    /// Handle deliveries in one component call: the plugin's writes and every workspace change
+    /// commit in one transaction, then each delivery gets its own result. A failure of the host
+    /// (database, trap) fails them all and leaves no trace, as for one delivery.
+    pub async fn handle_webhooks(
+        &self,
+        requests: &[WebhookRequest],
+    ) -> AppResult<Vec<AppResult<Delivery>>> {
+        let mut ws = self.workspace.lock().await;
+        let unit = self.storage.begin()?;
+        let results = match self.host.handle_webhooks(requests).await {
+            Ok(r) => r,
+            Err(e) => {
+                unit.rollback();
+                return Err(AppError::Host(e));
+            }
+        };
+        let mut touched = std::collections::BTreeSet::new();
+        let mut out = Vec::with_capacity(results.len());
+        for result in results {
+            out.push(match result {
+                Ok(WebhookOutcome::Applied(changes)) => {
+                    touched.extend(super::touched_ids(&ws, &changes));
+                    let applied = ws.apply(&changes);
+                    Ok(Delivery::Applied {
+                        changes: changes.len(),
+                        applied,
+                    })
+                }
+                Ok(WebhookOutcome::Ignored(reason)) => Ok(Delivery::Ignored {
+                    reason: kebab(&format!("{reason:?}")),
+                }),
+                Err(e) => Err(AppError::Plugin(e)),
+            });
+        }
+        self.commit_workspace(&mut ws, unit, &touched)?;
+        Ok(out)
+    }
+
     /// Create the service-hook subscriptions of a connection, delivering to `public_base_url`.
     pub async fn provision_webhook(
         &self,

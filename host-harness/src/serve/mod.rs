@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod queue;
 pub mod reply;
 pub mod webhook;
 
@@ -28,6 +29,8 @@ pub struct ServerState {
     pub admin_token: Option<String>,
     /// The base URL ADO reaches this server at (for provisioning).
     pub public_url: String,
+    /// Deliveries on their way to the component.
+    pub deliveries: queue::DeliveryQueue,
 }
 
 /// What handlers get.
@@ -94,6 +97,7 @@ pub async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), AppError> {
         .to_string();
     let workspace_id = app.workspace_id().await;
     let state = Arc::new(ServerState {
+        deliveries: queue::DeliveryQueue::spawn(app.clone()),
         app,
         workspace_id: workspace_id.clone(),
         admin_token: options.admin_token.clone(),

@@ -2,7 +2,8 @@
 //!
 //! The body is refused (413) past ADO's 2 MB payload cap before it is read in full. The
 //! delivery runs in a task of its own, so a client that hangs up cannot interrupt it half-way;
-//! the answer comes once its changes are committed. Headers are handed to the plugin (which
+//! the answer comes once its changes are committed. Deliveries that arrive while the component
+//! is busy are handed to it together ([`super::queue`]). Headers are handed to the plugin (which
 //! checks the delivery credential) and never logged.
 
 use super::reply;
@@ -77,9 +78,9 @@ pub async fn deliver(
             .collect(),
         body: bytes.to_vec(),
     };
-    let app = shared.app.clone();
+    let queue = shared.deliveries.clone();
     let started = std::time::Instant::now();
-    let task = tokio::spawn(async move { app.handle_webhook(&request).await });
+    let task = tokio::spawn(async move { queue.submit(request).await });
     let outcome = match task.await {
         Ok(o) => o,
         Err(e) => {

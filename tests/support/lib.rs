@@ -323,7 +323,8 @@ impl Scenario {
                 c.problems.push(format!("link {l:?} is flagged deleted"));
             }
             if by_host.insert(l.host_id.clone(), l.work_item).is_some() {
-                c.problems.push(format!("host item {} linked twice", l.host_id));
+                c.problems
+                    .push(format!("host item {} linked twice", l.host_id));
             }
             by_wi.insert(l.work_item, l.host_id.clone());
         }
@@ -339,14 +340,22 @@ impl Scenario {
         }
         let mut titles = std::collections::BTreeMap::<String, usize>::new();
         for wi in &work_items {
-            let title = self.sim.work_item(*wi).map(|w| w["fields"]["System.Title"].clone());
+            let title = self
+                .sim
+                .work_item(*wi)
+                .map(|w| w["fields"]["System.Title"].clone());
             *titles
-                .entry(title.and_then(|t| t.as_str().map(str::to_string)).unwrap_or_default())
+                .entry(
+                    title
+                        .and_then(|t| t.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                )
                 .or_default() += 1;
         }
         for (t, n) in &titles {
             if *n > 1 {
-                c.problems.push(format!("{n} work items titled '{t}' (duplicate)"));
+                c.problems
+                    .push(format!("{n} work items titled '{t}' (duplicate)"));
             }
         }
         let mut host_titles = std::collections::BTreeMap::<&str, usize>::new();
@@ -355,26 +364,26 @@ impl Scenario {
         }
         for (t, n) in &host_titles {
             if *n > 1 {
-                c.problems.push(format!("{n} host items titled '{t}' (duplicate)"));
+                c.problems
+                    .push(format!("{n} host items titled '{t}' (duplicate)"));
             }
         }
         for l in &links {
             let Some(item) = self.workspace.items.get(&l.host_id) else {
-                c.problems.push(format!("link {l:?}: the host item is missing"));
+                c.problems
+                    .push(format!("link {l:?}: the host item is missing"));
                 continue;
             };
             let Some(wi) = self.sim.work_item(l.work_item) else {
-                c.problems.push(format!("link {l:?}: the work item is missing"));
+                c.problems
+                    .push(format!("link {l:?}: the work item is missing"));
                 continue;
             };
-            let read = match self
-                .host
-                .map_to_host(integration, &wi.to_string())
-                .await
-            {
+            let read = match self.host.map_to_host(integration, &wi.to_string()).await {
                 Ok(r) => r,
                 Err(e) => {
-                    c.problems.push(format!("work item {}: map_to_host: {e}", l.work_item));
+                    c.problems
+                        .push(format!("work item {}: map_to_host: {e}", l.work_item));
                     continue;
                 }
             };

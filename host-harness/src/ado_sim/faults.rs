@@ -5,9 +5,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FaultKind {
-    RateLimit { retry_after_secs: u32 },
-    ServerError { status: u16 },
-    Delay { millis: u64 },
+    RateLimit {
+        retry_after_secs: u32,
+    },
+    ServerError {
+        status: u16,
+    },
+    Delay {
+        millis: u64,
+    },
     Malformed,
     SignIn,
     /// The request is processed, then the connection drops mid-answer.
@@ -220,7 +226,11 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(f.take(&["/wit/workitems/1"]).fault, None);
         }
-        assert_eq!(f.take(&["/projects"]).fault, None, "not matching: not counted");
+        assert_eq!(
+            f.take(&["/projects"]).fault,
+            None,
+            "not matching: not counted"
+        );
         assert!(f.take(&["/wit/workitems/1"]).fault.is_some());
         assert!(f.take(&["/wit/workitems/1"]).fault.is_some());
         assert_eq!(f.take(&["/wit/workitems/1"]).fault, None);

@@ -135,14 +135,13 @@ fn to_template(reply: Reply) -> ResponseTemplate {
     }
 }
 
-/// An answer whose `Content-Length` promises more than the body holds: the server closes the
-/// connection after the short body, so the client sees it drop mid-response.
+/// Header on an answer the egress choke point must not hand over: for a request redirected to
+/// the simulator it reports the connection as terminated instead (the request was processed,
+/// the answer is lost), which wiremock alone cannot do.
+pub const DROP_CONNECTION_HEADER: &str = "x-ado-sim-drop-connection";
+
 fn cut_short(t: ResponseTemplate) -> ResponseTemplate {
-    t.set_body_raw(
-        br#"{"count":1,"value":["#.to_vec(),
-        "application/json; charset=utf-8; api-version=7.1",
-    )
-    .insert_header("content-length", "65536")
+    t.insert_header(DROP_CONNECTION_HEADER, "1")
 }
 
 fn null_every_third(mut reply: Reply) -> Reply {
@@ -204,7 +203,9 @@ fn fault_reply(state: &SimState, kind: FaultKind) -> Reply {
         FaultKind::SignIn => sign_in_page(&state.uri),
         // Delays, resets and partial lists are applied on top of the normal answer and never
         // reach here.
-        FaultKind::Delay { .. } | FaultKind::Reset | FaultKind::PartialList => Reply::from(AdoError::no_route("")),
+        FaultKind::Delay { .. } | FaultKind::Reset | FaultKind::PartialList => {
+            Reply::from(AdoError::no_route(""))
+        }
     }
 }
 

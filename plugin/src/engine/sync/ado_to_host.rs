@@ -117,14 +117,29 @@ impl Engine<'_> {
         for (chunk, answer) in group.iter().zip(client.send_many(&requests)) {
             match answer {
                 Ok(body) => {
+                    let mut answered = std::collections::HashSet::new();
                     for v in body.as_ref().map(list_items).unwrap_or(&[]) {
                         if v.is_null() {
                             continue;
                         }
+                        let id = v.get("id").and_then(serde_json::Value::as_i64);
+                        answered.extend(id);
                         match WorkItem::from_json(v) {
                             Ok(wi) => items.push(wi),
-                            Err(e) => tally.fail(None, None, "?", e),
+                            Err(e) => tally.fail(None, id, "?", e),
                         }
+                    }
+                    // `errorPolicy: omit` answers null for an item it could not read: report it,
+                    // so the run does not look complete without it.
+                    for id in chunk.iter().filter(|id| !answered.contains(id)) {
+                        tally.fail(
+                            None,
+                            Some(*id),
+                            "?",
+                            SyncError::NotFound(format!(
+                                "work item {id} was listed by the query but the batch read returned nothing for it (deleted or not readable meanwhile)"
+                            )),
+                        );
                     }
                 }
                 Err(e) => {

@@ -204,7 +204,13 @@ impl Engine<'_> {
         }
         let ctx = self.context(&integration.id)?;
         let outcome = self.apply_event(&ctx, &event);
-        self.note_event(&connection, &outcome, event.changed_date.as_deref())?;
+        // The counters are bookkeeping: once the event is applied (its link written), failing
+        // the delivery over them would lose the change for the host, as ADO's redelivery then
+        // finds the link already up to date.
+        let noted = self.note_event(&connection, &outcome, event.changed_date.as_deref());
+        if outcome.is_err() {
+            noted?;
+        }
         outcome
     }
 

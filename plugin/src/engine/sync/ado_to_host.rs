@@ -193,6 +193,7 @@ impl Engine<'_> {
             dry_run: request.dry_run,
             now: self.http.now_rfc3339(),
             host_ids: HashMap::new(),
+            failed: std::collections::HashSet::new(),
             changes: Vec::new(),
         };
         // Each group is decided as soon as it is read, so memory holds one group of work items
@@ -237,6 +238,20 @@ impl Engine<'_> {
     /// Decide one work item of a run: its parent's host id, its link, the change for the host.
     fn decide(&self, run: &mut Run<'_, '_, '_>, wi: &WorkItem, tally: &mut Tally) {
         let ctx = run.ctx;
+        // A child of a work item whose decision failed in this run waits for the next run: the
+        // host would otherwise get a child whose parent it does not hold.
+        if let Some(p) = wi.parent_id().filter(|p| run.failed.contains(p)) {
+            run.failed.insert(wi.id);
+            tally.fail(
+                None,
+                Some(wi.id),
+                wi.work_item_type(),
+                SyncError::NotFound(format!(
+                    "its parent, work item {p}, could not be taken in this run; it follows on the next run"
+                )),
+            );
+            return;
+        }
         let parent_host = match wi.parent_id() {
             None => None,
             Some(p) => match run.host_ids.get(&p) {
@@ -251,6 +266,7 @@ impl Engine<'_> {
         let link = match ctx.link_of_work_item(&run.store, wi.id) {
             Ok(l) => l,
             Err(e) => {
+                run.failed.insert(wi.id);
                 tally.fail(None, Some(wi.id), wi.work_item_type(), e);
                 return;
             }
@@ -279,7 +295,10 @@ impl Engine<'_> {
                 }
                 tally.record(d.action, d.host_id, Some(wi.id), &d.item_type, d.reason);
             }
-            Err(e) => tally.fail(Some(host_id), Some(wi.id), wi.work_item_type(), e),
+            Err(e) => {
+                run.failed.insert(wi.id);
+                tally.fail(Some(host_id), Some(wi.id), wi.work_item_type(), e)
+            }
         }
     }
 }
@@ -293,5 +312,7 @@ struct Run<'e, 'c, 'r> {
     dry_run: bool,
     now: String,
     host_ids: HashMap<i64, String>,
+    /// Work items whose decision failed in this run.
+    failed: std::collections::HashSet<i64>,
     changes: Vec<HostChange>,
 }

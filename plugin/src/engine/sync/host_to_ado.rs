@@ -326,8 +326,13 @@ impl Engine<'_> {
         let pending_key = keys::pending_create(&ctx.connection.id, &item.id);
         let marker = marker_tag(&item.id);
         let mut adopted: Option<i64> = None;
-        if link.is_none() && store.value::<PendingCreate>(&pending_key)?.is_some() {
+        let pending = store.value::<PendingCreate>(&pending_key)?.is_some();
+        if link.is_none() && pending {
             adopted = self.find_by_marker(ctx, client, &marker)?;
+        }
+        if link.is_some() && pending && !dry_run {
+            // A run stored the link, then failed to clear its pending record.
+            store.delete(&pending_key)?;
         }
         if link.is_none() && adopted.is_none() {
             let (ado_type, mut ops) = to_ado(&map, item, None, parent)?;

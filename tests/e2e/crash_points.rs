@@ -54,7 +54,7 @@ fn epic(id: &str, title: &str, parent: Option<&str>, item_type: &str) -> HostIte
 
 /// Everything up to the step, identical for every k.
 async fn prepare(step: Step) -> Case {
-    let mut s = Scenario::start().await;
+    let s = Scenario::start().await;
     let (conn, integration) = s.integrate("Fabrikam", false).await;
     let mut case = Case {
         conn: conn.id.clone(),

@@ -97,6 +97,14 @@ impl PluginHost {
         }
     }
 
+    /// Cap the guest's HTTP timeouts (connect, first byte, between bytes) at `cap`: a slow
+    /// answer then fails the request as a timeout (tests use a short cap against a delayed sim).
+    pub fn cap_http_timeouts(&self, cap: std::time::Duration) {
+        if let Ok(mut p) = self.policy.write() {
+            p.cap_timeouts(cap);
+        }
+    }
+
     /// Only let `connect` reach these origins (an administrator's list of acceptable ADO
     /// instances). Without it, the origin a user connects to is allowed for that call.
     pub fn restrict_connect_targets(&self, urls: &[&str]) {

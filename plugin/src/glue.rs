@@ -14,6 +14,12 @@ use wstd::http::{Body, Client, Method, Request};
 
 struct Component;
 
+/// How long to wait for a connection to ADO.
+const CONNECT_TIMEOUT_SECS: u64 = 30;
+/// How long to wait for ADO's answer to start, and between parts of it (ADO itself gives up on
+/// a request after about 100 s). A host may cap both lower.
+const ANSWER_TIMEOUT_SECS: u64 = 120;
+
 /// `wasi:http/outgoing-handler` through wstd.
 struct WasiHttp;
 
@@ -45,10 +51,11 @@ async fn send_async(request: HttpRequest) -> Result<HttpResponse, TransportError
     let req = builder
         .body(body)
         .map_err(|e| TransportError::unreachable(format!("invalid request: {e}")))?;
-    let response = Client::new()
-        .send(req)
-        .await
-        .map_err(|e| transport_error(&e))?;
+    let mut client = Client::new();
+    client.set_connect_timeout(wstd::time::Duration::from_secs(CONNECT_TIMEOUT_SECS));
+    client.set_first_byte_timeout(wstd::time::Duration::from_secs(ANSWER_TIMEOUT_SECS));
+    client.set_between_bytes_timeout(wstd::time::Duration::from_secs(ANSWER_TIMEOUT_SECS));
+    let response = client.send(req).await.map_err(|e| transport_error(&e))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()

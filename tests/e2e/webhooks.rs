@@ -37,36 +37,12 @@ async fn hooked() -> Hooked {
     }
 }
 
-/// The Authorization header ADO sends for a subscription.
 fn credential(s: &Scenario, event: &Value) -> String {
-    let id = event["subscriptionId"]
-        .as_str()
-        .expect("delivered through a subscription");
-    let inputs = s
-        .sim
-        .subscription_consumer_inputs(id)
-        .expect("subscription");
-    let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
-    let pass = inputs["basicAuthPassword"].as_str().unwrap_or_default();
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-    )
+    delivery_credential(&s.sim, event)
 }
 
 fn delivery(path: &str, auth: Option<&str>, body: Vec<u8>) -> WebhookRequest {
-    let mut headers = vec![(
-        "Content-Type".to_string(),
-        "application/json; charset=utf-8".to_string(),
-    )];
-    if let Some(a) = auth {
-        headers.push(("Authorization".to_string(), a.to_string()));
-    }
-    WebhookRequest {
-        path: path.to_string(),
-        headers,
-        body,
-    }
+    webhook_delivery(path, auth, body)
 }
 
 impl Hooked {

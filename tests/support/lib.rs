@@ -193,3 +193,271 @@ pub fn sync_request(integration: &str, direction: SyncDirection) -> SyncRequest 
         cursor: None,
     }
 }
+
+/// A small deterministic PRNG (xorshift64*): fault schedules drawn from a fixed seed.
+pub struct XorShift(u64);
+
+impl XorShift {
+    /// A generator for `seed` (any value; zero is mapped to a fixed non-zero state).
+    pub fn new(seed: u64) -> Self {
+        XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn between(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// One element of a non-empty slice.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// One stored link: which host item goes with which work item.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StoredLink {
+    /// The host item.
+    pub host_id: String,
+    /// The work item.
+    pub work_item: i64,
+    /// Whether the work item was deleted in ADO.
+    pub deleted_in_ado: bool,
+}
+
+/// What a one-to-one comparison of both sides found.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// Host items.
+    pub host_items: usize,
+    /// Live ADO work items.
+    pub work_items: usize,
+    /// Links.
+    pub links: usize,
+    /// Every difference found (empty when both sides are in step).
+    pub problems: Vec<String>,
+}
+
+impl Scenario {
+    /// An empty simulated organisation with one Agile project holding `n` seeded work items
+    /// (Epic > Feature > User Story), and a host over it.
+    pub async fn with_bulk(project: &str, n: usize) -> Scenario {
+        let sim = AdoSim::start().await;
+        sim.create_project(project, "Agile").expect("project");
+        if n > 0 {
+            sim.seed_bulk(project, n);
+        }
+        Self::with_sim(sim).await
+    }
+
+    /// ADO → host over the whole project; the changes are applied when the call succeeds.
+    pub async fn try_pull(&mut self, integration: &str) -> ado_sync_host::CallResult<SyncOutcome> {
+        let request = SyncRequest {
+            host_items: self.workspace.item_list(),
+            ..sync_request(integration, SyncDirection::AdoToHost)
+        };
+        let outcome = self.host.sync_once(&request).await?;
+        self.apply(&outcome.changes);
+        Ok(outcome)
+    }
+
+    /// Host → ADO for the whole workspace, without asserting success.
+    pub async fn try_push(&mut self, integration: &str) -> ado_sync_host::CallResult<SyncOutcome> {
+        let request = SyncRequest {
+            host_items: self.workspace.item_list(),
+            ..sync_request(integration, SyncDirection::HostToAdo)
+        };
+        self.host.sync_once(&request).await
+    }
+
+    /// The links stored for `connection`, by work item.
+    pub fn links(&self, connection: &str) -> Vec<StoredLink> {
+        let prefix = format!("link/{connection}/wi/");
+        self.storage
+            .dump()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(_, v)| serde_json::from_slice::<serde_json::Value>(&v).ok())
+            .map(|v| StoredLink {
+                host_id: v["host_id"].as_str().unwrap_or_default().to_string(),
+                work_item: v["work_item"].as_i64().unwrap_or_default(),
+                deleted_in_ado: v["deleted_in_ado"].as_bool().unwrap_or(false),
+            })
+            .collect()
+    }
+
+    /// Compare the host workspace and the live ADO work items one to one through the links:
+    /// every host item linked to exactly one live work item and back, no unlinked item on
+    /// either side, no title twice on either side, and per pair the same title, the same
+    /// parent (through the links) and the values `map_to_host` reads from the work item
+    /// (type, status, mapped fields the host item holds).
+    pub async fn compare(&self, connection: &str, integration: &str) -> Comparison {
+        let links = self.links(connection);
+        let work_items: Vec<i64> = self.sim.work_item_ids();
+        let mut c = Comparison {
+            host_items: self.workspace.items.len(),
+            work_items: work_items.len(),
+            links: links.len(),
+            problems: Vec::new(),
+        };
+        let mut by_host = std::collections::BTreeMap::new();
+        let mut by_wi = std::collections::BTreeMap::new();
+        for l in &links {
+            if l.deleted_in_ado {
+                c.problems.push(format!("link {l:?} is flagged deleted"));
+            }
+            if by_host.insert(l.host_id.clone(), l.work_item).is_some() {
+                c.problems
+                    .push(format!("host item {} linked twice", l.host_id));
+            }
+            by_wi.insert(l.work_item, l.host_id.clone());
+        }
+        for id in self.workspace.items.keys() {
+            if !by_host.contains_key(id) {
+                c.problems.push(format!("host item {id} has no link"));
+            }
+        }
+        for wi in &work_items {
+            if !by_wi.contains_key(wi) {
+                c.problems.push(format!("work item {wi} has no link"));
+            }
+        }
+        let mut titles = std::collections::BTreeMap::<String, usize>::new();
+        for wi in &work_items {
+            let title = self
+                .sim
+                .work_item(*wi)
+                .map(|w| w["fields"]["System.Title"].clone());
+            *titles
+                .entry(
+                    title
+                        .and_then(|t| t.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                )
+                .or_default() += 1;
+        }
+        for (t, n) in &titles {
+            if *n > 1 {
+                c.problems
+                    .push(format!("{n} work items titled '{t}' (duplicate)"));
+            }
+        }
+        let mut host_titles = std::collections::BTreeMap::<&str, usize>::new();
+        for item in self.workspace.items.values() {
+            *host_titles.entry(item.title.as_str()).or_default() += 1;
+        }
+        for (t, n) in &host_titles {
+            if *n > 1 {
+                c.problems
+                    .push(format!("{n} host items titled '{t}' (duplicate)"));
+            }
+        }
+        for l in &links {
+            let Some(item) = self.workspace.items.get(&l.host_id) else {
+                c.problems
+                    .push(format!("link {l:?}: the host item is missing"));
+                continue;
+            };
+            let Some(wi) = self.sim.work_item(l.work_item) else {
+                c.problems
+                    .push(format!("link {l:?}: the work item is missing"));
+                continue;
+            };
+            let read = match self.host.map_to_host(integration, &wi.to_string()).await {
+                Ok(r) => r,
+                Err(e) => {
+                    c.problems
+                        .push(format!("work item {}: map_to_host: {e}", l.work_item));
+                    continue;
+                }
+            };
+            if read.title != item.title {
+                c.problems.push(format!(
+                    "{}: title '{}' in the host, '{}' in ADO",
+                    l.host_id, item.title, read.title
+                ));
+            }
+            if read.item_type != item.item_type || read.status != item.status {
+                c.problems.push(format!(
+                    "{}: {}/{:?} in the host, {}/{:?} in ADO",
+                    l.host_id, item.item_type, item.status, read.item_type, read.status
+                ));
+            }
+            for f in &item.fields {
+                let theirs = read.fields.iter().find(|g| g.field == f.field);
+                if theirs.map(|g| &g.value) != Some(&f.value) && f.value.is_some() {
+                    c.problems.push(format!(
+                        "{}: field {} is {:?} in the host, {:?} in ADO",
+                        l.host_id,
+                        f.field,
+                        f.value,
+                        theirs.map(|g| &g.value)
+                    ));
+                }
+            }
+            let ado_parent = wi["relations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["rel"] == "System.LinkTypes.Hierarchy-Reverse")
+                .and_then(|r| r["url"].as_str())
+                .and_then(|u| u.rsplit('/').next())
+                .and_then(|id| id.parse::<i64>().ok());
+            let host_parent = item.parent.as_ref().and_then(|p| by_host.get(p).copied());
+            if ado_parent != host_parent {
+                c.problems.push(format!(
+                    "{}: parent {:?} (work item {host_parent:?}) in the host, {ado_parent:?} in ADO",
+                    l.host_id, item.parent
+                ));
+            }
+        }
+        c
+    }
+}
+
+/// The Authorization header ADO sends with deliveries of `event`'s subscription.
+pub fn delivery_credential(sim: &AdoSim, event: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let id = event["subscriptionId"]
+        .as_str()
+        .expect("delivered through a subscription");
+    let inputs = sim.subscription_consumer_inputs(id).expect("subscription");
+    let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
+    let pass = inputs["basicAuthPassword"].as_str().unwrap_or_default();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
+}
+
+/// A webhook delivery of `body` to `path`, with `auth` as its Authorization header.
+pub fn webhook_delivery(path: &str, auth: Option<&str>, body: Vec<u8>) -> WebhookRequest {
+    let mut headers = vec![(
+        "Content-Type".to_string(),
+        "application/json; charset=utf-8".to_string(),
+    )];
+    if let Some(a) = auth {
+        headers.push(("Authorization".to_string(), a.to_string()));
+    }
+    WebhookRequest {
+        path: path.to_string(),
+        headers,
+        body,
+    }
+}

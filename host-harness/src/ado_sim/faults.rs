@@ -5,11 +5,22 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FaultKind {
-    RateLimit { retry_after_secs: u32 },
-    ServerError { status: u16 },
-    Delay { millis: u64 },
+    RateLimit {
+        retry_after_secs: u32,
+    },
+    ServerError {
+        status: u16,
+    },
+    Delay {
+        millis: u64,
+    },
     Malformed,
     SignIn,
+    /// The request is processed, then the connection drops mid-answer.
+    Reset,
+    /// The request is processed; every third entry of the answer's `value` list comes back
+    /// `null` (what `errorPolicy: omit` gives for items that could not be read).
+    PartialList,
 }
 
 #[derive(Debug, Clone)]
@@ -17,6 +28,8 @@ struct Fault {
     kind: FaultKind,
     path_contains: String,
     remaining: usize,
+    /// Matching requests to let through before the fault starts.
+    skip: usize,
 }
 
 #[derive(Debug, Default)]
@@ -52,7 +65,24 @@ impl Faults {
             kind,
             path_contains: path_contains.to_string(),
             remaining: times,
+            skip: 0,
         });
+    }
+
+    /// The fault added last starts only after `skip` more requests matching it went through
+    /// normally (to hit the middle of a run).
+    pub fn defer_last(&self, skip: usize) {
+        if let Some(f) = self.lock().faults.last_mut() {
+            f.skip = skip;
+        }
+    }
+
+    /// Requests still to be failed (pending stale-rev failures included); deferred faults
+    /// count in full.
+    pub fn remaining(&self) -> usize {
+        let g = self.lock();
+        g.faults.iter().map(|f| f.remaining).sum::<usize>()
+            + g.stale_rev.iter().map(|(n, _)| n).sum::<usize>()
     }
 
     /// 429 with `Retry-After`, `X-RateLimit-*` headers and a TF400733 body.
@@ -84,6 +114,18 @@ impl Faults {
         self.push(FaultKind::SignIn, path_contains, times);
     }
 
+    /// The request is processed (its writes happen), then the connection drops before the
+    /// answer is complete: the client sees the connection closed mid-response.
+    pub fn connection_reset(&self, path_contains: &str, times: usize) {
+        self.push(FaultKind::Reset, path_contains, times);
+    }
+
+    /// The request is processed, but every third entry of the answer's `value` list is `null`
+    /// (a batch read where some items could not be read).
+    pub fn partial_list(&self, path_contains: &str, times: usize) {
+        self.push(FaultKind::PartialList, path_contains, times);
+    }
+
     /// The next `times` PATCHes that carry a `test /rev` op fail with `status` (412 or 400),
     /// even when the revision matches.
     pub fn stale_rev(&self, times: usize, status: u16) {
@@ -99,32 +141,41 @@ impl Faults {
         g.stale_rev.clear();
     }
 
-    /// Consumes at most one delay and one other fault matching `paths` (raw and decoded path).
+    /// Consumes at most one delay and one other fault matching `paths` (raw and decoded path);
+    /// deferred faults that match count the request against their `skip` instead.
     pub(crate) fn take(&self, paths: &[&str]) -> Taken {
         let mut g = self.lock();
         let mut taken = Taken::default();
-        let matches = |f: &Fault| {
-            f.remaining > 0
+        let (mut delay, mut other) = (None, None);
+        for (i, f) in g.faults.iter_mut().enumerate() {
+            let matches = f.remaining > 0
                 && (f.path_contains.is_empty()
-                    || paths.iter().any(|p| p.contains(f.path_contains.as_str())))
-        };
-        if let Some(f) = g
-            .faults
-            .iter_mut()
-            .find(|f| matches!(f.kind, FaultKind::Delay { .. }) && matches(f))
-        {
-            f.remaining -= 1;
-            if let FaultKind::Delay { millis } = f.kind {
+                    || paths.iter().any(|p| p.contains(f.path_contains.as_str())));
+            if !matches {
+                continue;
+            }
+            if f.skip > 0 {
+                f.skip -= 1;
+                continue;
+            }
+            let slot = if matches!(f.kind, FaultKind::Delay { .. }) {
+                &mut delay
+            } else {
+                &mut other
+            };
+            if slot.is_none() {
+                *slot = Some(i);
+            }
+        }
+        if let Some(i) = delay {
+            g.faults[i].remaining -= 1;
+            if let FaultKind::Delay { millis } = g.faults[i].kind {
                 taken.delay_millis = Some(millis);
             }
         }
-        if let Some(f) = g
-            .faults
-            .iter_mut()
-            .find(|f| !matches!(f.kind, FaultKind::Delay { .. }) && matches(f))
-        {
-            f.remaining -= 1;
-            taken.fault = Some(f.kind.clone());
+        if let Some(i) = other {
+            g.faults[i].remaining -= 1;
+            taken.fault = Some(g.faults[i].kind.clone());
         }
         g.faults.retain(|f| f.remaining > 0);
         taken
@@ -164,6 +215,26 @@ mod tests {
         );
         assert!(f.take(&["x/wiql"]).fault.is_some());
         assert!(f.take(&["x/wiql"]).fault.is_none());
+    }
+
+    #[test]
+    fn a_deferred_fault_lets_matching_requests_through_first() {
+        let f = Faults::default();
+        f.server_error("workitems", 2, 503);
+        f.defer_last(3);
+        assert_eq!(f.remaining(), 2);
+        for _ in 0..3 {
+            assert_eq!(f.take(&["/wit/workitems/1"]).fault, None);
+        }
+        assert_eq!(
+            f.take(&["/projects"]).fault,
+            None,
+            "not matching: not counted"
+        );
+        assert!(f.take(&["/wit/workitems/1"]).fault.is_some());
+        assert!(f.take(&["/wit/workitems/1"]).fault.is_some());
+        assert_eq!(f.take(&["/wit/workitems/1"]).fault, None);
+        assert_eq!(f.remaining(), 0);
     }
 
     #[test]

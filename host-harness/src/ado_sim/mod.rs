@@ -34,6 +34,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
 pub use faults::Faults;
+pub use routes::DROP_CONNECTION_HEADER;
 
 use patch::{PatchOptions, Target};
 use render::ItemView;

@@ -102,12 +102,16 @@ impl Respond for SimResponder {
             body: req.body.clone(),
         });
         let taken = self.faults.take(&[&raw_path, &decoded]);
-        let reply = match taken.fault {
-            Some(kind) => fault_reply(&state, kind),
-            None => dispatch(&mut state, &self.faults, req, &headers).unwrap_or_else(Reply::from),
+        let answer = |state: &mut SimState| {
+            dispatch(state, &self.faults, req, &headers).unwrap_or_else(Reply::from)
+        };
+        let mut t = match taken.fault {
+            Some(FaultKind::Reset) => cut_short(to_template(answer(&mut state))),
+            Some(FaultKind::PartialList) => to_template(null_every_third(answer(&mut state))),
+            Some(kind) => to_template(fault_reply(&state, kind)),
+            None => to_template(answer(&mut state)),
         };
         drop(state);
-        let mut t = to_template(reply);
         if let Some(ms) = taken.delay_millis {
             t = t.set_delay(Duration::from_millis(ms));
         }
@@ -129,6 +133,28 @@ fn to_template(reply: Reply) -> ResponseTemplate {
         ReplyBody::Empty => t,
         ReplyBody::Raw { bytes, mime } => t.set_body_raw(bytes, &mime),
     }
+}
+
+/// Header on an answer the egress choke point must not hand over: for a request redirected to
+/// the simulator it reports the connection as terminated instead (the request was processed,
+/// the answer is lost), which wiremock alone cannot do.
+pub const DROP_CONNECTION_HEADER: &str = "x-ado-sim-drop-connection";
+
+fn cut_short(t: ResponseTemplate) -> ResponseTemplate {
+    t.insert_header(DROP_CONNECTION_HEADER, "1")
+}
+
+fn null_every_third(mut reply: Reply) -> Reply {
+    if let ReplyBody::Json(v) = &mut reply.body {
+        if let Some(list) = v.get_mut("value").and_then(Value::as_array_mut) {
+            for (i, entry) in list.iter_mut().enumerate() {
+                if i % 3 == 1 {
+                    *entry = Value::Null;
+                }
+            }
+        }
+    }
+    reply
 }
 
 pub(crate) fn sign_in_page(uri: &str) -> Reply {
@@ -175,8 +201,11 @@ fn fault_reply(state: &SimState, kind: FaultKind) -> Reply {
             "application/json; charset=utf-8; api-version=7.1",
         ),
         FaultKind::SignIn => sign_in_page(&state.uri),
-        // Delays are applied on top of the normal answer and never reach here.
-        FaultKind::Delay { .. } => Reply::from(AdoError::no_route("")),
+        // Delays, resets and partial lists are applied on top of the normal answer and never
+        // reach here.
+        FaultKind::Delay { .. } | FaultKind::Reset | FaultKind::PartialList => {
+            Reply::from(AdoError::no_route(""))
+        }
     }
 }
 

@@ -30,6 +30,7 @@ pub fn origin_of(url: &str) -> Option<String> {
 pub struct EgressPolicy {
     allowed: Vec<String>,
     redirects: Vec<(String, String)>,
+    timeout_cap: Option<Duration>,
 }
 
 impl EgressPolicy {
@@ -48,6 +49,25 @@ impl EgressPolicy {
             self.redirects.retain(|(x, _)| x != &f);
             self.redirects.push((f, t));
         }
+    }
+
+    /// Cap every timeout the guest sets (connect, first byte, between bytes) at `cap`, and use
+    /// it where the guest sets none.
+    pub fn cap_timeouts(&mut self, cap: Duration) {
+        self.timeout_cap = Some(cap);
+    }
+
+    fn options(&self, guest: Option<RequestOptions>) -> Option<RequestOptions> {
+        let Some(cap) = self.timeout_cap else {
+            return guest;
+        };
+        let capped = |t: Option<Duration>| Some(t.map_or(cap, |t| t.min(cap)));
+        let o = guest.unwrap_or_default();
+        Some(RequestOptions {
+            connect_timeout: capped(o.connect_timeout),
+            first_byte_timeout: capped(o.first_byte_timeout),
+            between_bytes_timeout: capped(o.between_bytes_timeout),
+        })
     }
 
     /// Forget every allowed origin (redirects stay).
@@ -311,7 +331,8 @@ impl WasiHttpHooks for EgressHooks {
             drain(body);
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        if let Some(target) = origin_of(&url).and_then(|o| policy.target(&o).map(str::to_string)) {
+        let redirected = origin_of(&url).and_then(|o| policy.target(&o).map(str::to_string));
+        if let Some(target) = redirected.clone() {
             let path = parts
                 .uri
                 .path_and_query()
@@ -337,8 +358,17 @@ impl WasiHttpHooks for EgressHooks {
         tracing::debug!(%method, url = %parts.uri, "guest egress");
         let request = http::Request::from_parts(parts, body);
         let client = self.client.clone();
+        let options = policy.options(options);
         Box::new(async move {
             let response = client.send(request, options).await?;
+            // The simulator's connection-reset fault (see `ado_sim::DROP_CONNECTION_HEADER`).
+            if redirected.is_some()
+                && response
+                    .headers()
+                    .contains_key(crate::ado_sim::DROP_CONNECTION_HEADER)
+            {
+                return Err(HttpError::ConnectionTerminated);
+            }
             // The pool drives the connection; nothing is left for the caller to await.
             Ok((response, Box::new(async { Ok(()) }) as IoFuture))
         })

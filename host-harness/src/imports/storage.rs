@@ -347,11 +347,22 @@ impl Storage for SqliteStorage {
     }
 }
 
-/// Storage that fails chosen writes (tests of crash consistency): the next `times` writes whose
-/// key starts with `prefix` fail as if the database were gone; everything else passes through.
+/// Storage that fails chosen writes (tests of crash consistency): either the next `times` writes
+/// whose key starts with `prefix`, or the n-th write from a chosen point, fail as if the database
+/// were gone; everything else passes through. Writes (set, delete, compare-and-swap) are counted,
+/// so a test can learn how many write points a step has and fail each in turn.
 pub struct FailingStorage<S> {
     inner: S,
-    plan: Mutex<Option<(String, usize)>>,
+    plan: Mutex<Plan>,
+}
+
+#[derive(Default)]
+struct Plan {
+    by_prefix: Option<(String, usize)>,
+    /// Fail the write with this ordinal (1-based, counted from the last reset).
+    nth: Option<usize>,
+    writes: usize,
+    failed: Vec<String>,
 }
 
 impl<S: Storage> FailingStorage<S> {
@@ -359,24 +370,72 @@ impl<S: Storage> FailingStorage<S> {
     pub fn new(inner: S) -> Self {
         FailingStorage {
             inner,
-            plan: Mutex::new(None),
+            plan: Mutex::new(Plan::default()),
         }
     }
 
     /// Fail the next `times` writes under `prefix`.
     pub fn fail_writes(&self, prefix: &str, times: usize) {
         if let Ok(mut p) = self.plan.lock() {
-            *p = Some((prefix.to_string(), times));
+            p.by_prefix = Some((prefix.to_string(), times));
+        }
+    }
+
+    /// Start counting writes from zero (and forget which writes failed).
+    pub fn reset_write_count(&self) {
+        if let Ok(mut p) = self.plan.lock() {
+            p.writes = 0;
+            p.failed.clear();
+        }
+    }
+
+    /// Writes attempted since the last [`Self::reset_write_count`] (failed ones included).
+    pub fn write_count(&self) -> usize {
+        self.plan.lock().map(|p| p.writes).unwrap_or_default()
+    }
+
+    /// Count writes from zero and fail the `n`-th one (1-based), once.
+    pub fn fail_nth_write(&self, n: usize) {
+        if let Ok(mut p) = self.plan.lock() {
+            p.writes = 0;
+            p.failed.clear();
+            p.nth = Some(n);
+        }
+    }
+
+    /// The keys whose writes were made to fail since the last reset.
+    pub fn failed_keys(&self) -> Vec<String> {
+        self.plan
+            .lock()
+            .map(|p| p.failed.clone())
+            .unwrap_or_default()
+    }
+
+    /// Stop failing writes.
+    pub fn heal(&self) {
+        if let Ok(mut p) = self.plan.lock() {
+            p.by_prefix = None;
+            p.nth = None;
         }
     }
 
     fn should_fail(&self, key: &str) -> Result<()> {
         let mut plan = lock(&self.plan)?;
-        if let Some((prefix, left)) = plan.as_mut() {
+        plan.writes += 1;
+        let mut fail = false;
+        if let Some((prefix, left)) = plan.by_prefix.as_mut() {
             if key.starts_with(prefix.as_str()) && *left > 0 {
                 *left -= 1;
-                return Err(StorageFailure(format!("injected failure writing {key}")));
+                fail = true;
             }
+        }
+        if plan.nth == Some(plan.writes) {
+            plan.nth = None;
+            fail = true;
+        }
+        if fail {
+            plan.failed.push(key.to_string());
+            return Err(StorageFailure(format!("injected failure writing {key}")));
         }
         Ok(())
     }

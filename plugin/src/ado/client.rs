@@ -16,6 +16,18 @@ const MAX_WAIT_MS: u64 = 30_000;
 /// Retries of a 5xx answer, with doubling backoff from `FIRST_BACKOFF_MS`.
 const MAX_SERVER_RETRIES: u32 = 3;
 const FIRST_BACKOFF_MS: u64 = 200;
+/// Retries of a read that got no answer (timeout, connection dropped), with the same backoff.
+/// Writes are never resent blindly: a create may have happened (the marker reconciles it on the
+/// next run) and an update is re-read and re-decided by the engine.
+const MAX_TRANSPORT_RETRIES: u32 = 3;
+
+/// Whether sending `request` twice is harmless: GETs, WIQL queries and batch reads.
+fn is_read(request: &HttpRequest) -> bool {
+    let path = request.url.split('?').next().unwrap_or_default();
+    request.method == "GET"
+        || request.method == "POST"
+            && (path.ends_with("/_apis/wit/wiql") || path.ends_with("/_apis/wit/workitemsbatch"))
+}
 
 /// Percent-encode one path segment (project and type names may hold spaces).
 pub fn seg(s: &str) -> String {
@@ -91,8 +103,19 @@ impl<'a> AdoClient<'a> {
     pub fn send(&self, request: &HttpRequest) -> Result<Option<Value>> {
         let mut throttled = 0;
         let mut server_errors = 0;
+        let mut unanswered = 0;
         loop {
-            let response = self.send_once(request)?;
+            let response = match self.send_once(request) {
+                Ok(r) => r,
+                Err(SyncError::Unreachable(_))
+                    if is_read(request) && unanswered < MAX_TRANSPORT_RETRIES =>
+                {
+                    unanswered += 1;
+                    self.http.sleep_ms(FIRST_BACKOFF_MS << (unanswered - 1));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             match self.judge(&response, &mut throttled, &mut server_errors) {
                 Step::Done(result) => return result,
                 Step::Wait(ms) => self.http.sleep_ms(ms),
@@ -109,7 +132,17 @@ impl<'a> AdoClient<'a> {
             .into_iter()
             .zip(requests)
             .map(|(answer, request)| {
-                let response = answer.map_err(transport)?;
+                let response = match answer {
+                    Ok(r) => r,
+                    Err(e)
+                        if is_read(request)
+                            && matches!(e.failure, TransportFailure::Unreachable) =>
+                    {
+                        self.http.sleep_ms(FIRST_BACKOFF_MS);
+                        return self.send(request);
+                    }
+                    Err(e) => return Err(transport(e)),
+                };
                 let (mut throttled, mut server_errors) = (0, 0);
                 match self.judge(&response, &mut throttled, &mut server_errors) {
                     Step::Done(result) => result,

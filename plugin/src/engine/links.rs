@@ -52,13 +52,20 @@ impl IntegrationContext {
         self.put_link(store, &record, previous)
     }
 
-    /// Write a prepared link record with compare-and-swap, then its host index.
+    /// Write a prepared link record: its host index first, then the record itself with
+    /// compare-and-swap. The record is the commit point: when any write fails, the link is as
+    /// it was (an index entry pointing at the same work item is harmless without its record), so
+    /// the caller can fail the item and a re-run decides it afresh.
     pub fn put_link(
         &self,
         store: &Store,
         record: &LinkRecord,
         previous: Option<u64>,
     ) -> Result<()> {
+        store.put(
+            &keys::link_by_host(&self.connection.id, &record.host_id),
+            &record.work_item,
+        )?;
         let key = keys::link_by_work_item(&self.connection.id, record.work_item);
         if !store.put_if(&key, previous, record)? {
             return Err(SyncError::Conflict(format!(
@@ -66,10 +73,6 @@ impl IntegrationContext {
                 record.work_item
             )));
         }
-        store.put(
-            &keys::link_by_host(&self.connection.id, &record.host_id),
-            &record.work_item,
-        )?;
         Ok(())
     }
 

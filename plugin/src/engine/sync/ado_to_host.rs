@@ -117,14 +117,29 @@ impl Engine<'_> {
         for (chunk, answer) in group.iter().zip(client.send_many(&requests)) {
             match answer {
                 Ok(body) => {
+                    let mut answered = std::collections::HashSet::new();
                     for v in body.as_ref().map(list_items).unwrap_or(&[]) {
                         if v.is_null() {
                             continue;
                         }
+                        let id = v.get("id").and_then(serde_json::Value::as_i64);
+                        answered.extend(id);
                         match WorkItem::from_json(v) {
                             Ok(wi) => items.push(wi),
-                            Err(e) => tally.fail(None, None, "?", e),
+                            Err(e) => tally.fail(None, id, "?", e),
                         }
+                    }
+                    // `errorPolicy: omit` answers null for an item it could not read: report it,
+                    // so the run does not look complete without it.
+                    for id in chunk.iter().filter(|id| !answered.contains(id)) {
+                        tally.fail(
+                            None,
+                            Some(*id),
+                            "?",
+                            SyncError::NotFound(format!(
+                                "work item {id} was listed by the query but the batch read returned nothing for it (deleted or not readable meanwhile)"
+                            )),
+                        );
                     }
                 }
                 Err(e) => {
@@ -178,6 +193,7 @@ impl Engine<'_> {
             dry_run: request.dry_run,
             now: self.http.now_rfc3339(),
             host_ids: HashMap::new(),
+            failed: std::collections::HashSet::new(),
             changes: Vec::new(),
         };
         // Each group is decided as soon as it is read, so memory holds one group of work items
@@ -222,6 +238,20 @@ impl Engine<'_> {
     /// Decide one work item of a run: its parent's host id, its link, the change for the host.
     fn decide(&self, run: &mut Run<'_, '_, '_>, wi: &WorkItem, tally: &mut Tally) {
         let ctx = run.ctx;
+        // A child of a work item whose decision failed in this run waits for the next run: the
+        // host would otherwise get a child whose parent it does not hold.
+        if let Some(p) = wi.parent_id().filter(|p| run.failed.contains(p)) {
+            run.failed.insert(wi.id);
+            tally.fail(
+                None,
+                Some(wi.id),
+                wi.work_item_type(),
+                SyncError::NotFound(format!(
+                    "its parent, work item {p}, could not be taken in this run; it follows on the next run"
+                )),
+            );
+            return;
+        }
         let parent_host = match wi.parent_id() {
             None => None,
             Some(p) => match run.host_ids.get(&p) {
@@ -236,6 +266,7 @@ impl Engine<'_> {
         let link = match ctx.link_of_work_item(&run.store, wi.id) {
             Ok(l) => l,
             Err(e) => {
+                run.failed.insert(wi.id);
                 tally.fail(None, Some(wi.id), wi.work_item_type(), e);
                 return;
             }
@@ -264,7 +295,10 @@ impl Engine<'_> {
                 }
                 tally.record(d.action, d.host_id, Some(wi.id), &d.item_type, d.reason);
             }
-            Err(e) => tally.fail(Some(host_id), Some(wi.id), wi.work_item_type(), e),
+            Err(e) => {
+                run.failed.insert(wi.id);
+                tally.fail(Some(host_id), Some(wi.id), wi.work_item_type(), e)
+            }
         }
     }
 }
@@ -278,5 +312,7 @@ struct Run<'e, 'c, 'r> {
     dry_run: bool,
     now: String,
     host_ids: HashMap<i64, String>,
+    /// Work items whose decision failed in this run.
+    failed: std::collections::HashSet<i64>,
     changes: Vec<HostChange>,
 }

@@ -77,6 +77,7 @@ impl Engine<'_> {
             .unwrap_or(order.len());
         let now = self.http.now_rfc3339();
         let mut created: HashMap<String, i64> = HashMap::new();
+        let mut failed: HashSet<String> = HashSet::new();
         for &i in &order[start..end] {
             let item = candidates[i];
             if ctx.map_context().ado_type_of(&item.item_type).is_none() {
@@ -96,6 +97,22 @@ impl Engine<'_> {
                     None => ctx.work_item_of_host(&store, p).ok().flatten(),
                 },
             };
+            // A parent pushed in this run that failed has no work item yet: the child would
+            // reach ADO without its parent (and the link would record the parent as agreed, so
+            // it never would). It waits for the next run instead.
+            if let (None, Some(p)) = (parent, item.parent.as_ref().filter(|p| failed.contains(*p)))
+            {
+                failed.insert(item.id.clone());
+                tally.fail(
+                    Some(item.id.clone()),
+                    None,
+                    &item.item_type,
+                    SyncError::NotFound(format!(
+                        "its parent {p} could not be pushed in this run; it follows on the next run"
+                    )),
+                );
+                continue;
+            }
             match self.push_item(ctx, client, &store, item, parent, request.dry_run, &now) {
                 Ok(p) => {
                     if let Some(id) = p.work_item {
@@ -109,7 +126,10 @@ impl Engine<'_> {
                         p.reason,
                     );
                 }
-                Err(e) => tally.fail(Some(item.id.clone()), None, &item.item_type, e),
+                Err(e) => {
+                    failed.insert(item.id.clone());
+                    tally.fail(Some(item.id.clone()), None, &item.item_type, e)
+                }
             }
         }
         // Deletions are only knowable when the host handed us everything in scope.
@@ -306,8 +326,13 @@ impl Engine<'_> {
         let pending_key = keys::pending_create(&ctx.connection.id, &item.id);
         let marker = marker_tag(&item.id);
         let mut adopted: Option<i64> = None;
-        if link.is_none() && store.value::<PendingCreate>(&pending_key)?.is_some() {
+        let pending = store.value::<PendingCreate>(&pending_key)?.is_some();
+        if link.is_none() && pending {
             adopted = self.find_by_marker(ctx, client, &marker)?;
+        }
+        if link.is_some() && pending && !dry_run {
+            // A run stored the link, then failed to clear its pending record.
+            store.delete(&pending_key)?;
         }
         if link.is_none() && adopted.is_none() {
             let (ado_type, mut ops) = to_ado(&map, item, None, parent)?;

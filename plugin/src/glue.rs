@@ -32,6 +32,7 @@ fn transport_error(e: &wstd::http::Error) -> TransportError {
             | ErrorCode::TlsCertificateError
             | ErrorCode::TlsAlertReceived(_)),
         ) => TransportError::tls(format!("{code:?}")),
+        Some(code @ ErrorCode::HttpRequestDenied) => TransportError::denied(format!("{code:?}")),
         _ => TransportError::unreachable(format!("{e}")),
     }
 }

@@ -47,8 +47,10 @@ pub struct TransportError {
 /// The kinds of transport failure an admin fixes differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportFailure {
-    /// DNS, refused or reset connection, time-out, or egress denied by the host.
+    /// DNS, refused or reset connection, time-out: worth resending a read.
     Unreachable,
+    /// The host's egress policy refused the request: resending cannot help.
+    Denied,
     /// The TLS handshake failed: an untrusted, expired or mismatched certificate, or a protocol
     /// mismatch (common with on-prem servers behind a corporate CA).
     Tls,
@@ -59,6 +61,14 @@ impl TransportError {
     pub fn unreachable(message: impl Into<String>) -> Self {
         TransportError {
             failure: TransportFailure::Unreachable,
+            message: message.into(),
+        }
+    }
+
+    /// A request the host's egress policy refused.
+    pub fn denied(message: impl Into<String>) -> Self {
+        TransportError {
+            failure: TransportFailure::Denied,
             message: message.into(),
         }
     }

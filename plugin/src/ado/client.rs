@@ -107,14 +107,16 @@ impl<'a> AdoClient<'a> {
         loop {
             let response = match self.send_once(request) {
                 Ok(r) => r,
-                Err(SyncError::Unreachable(_))
-                    if is_read(request) && unanswered < MAX_TRANSPORT_RETRIES =>
+                Err(e)
+                    if e.failure == TransportFailure::Unreachable
+                        && is_read(request)
+                        && unanswered < MAX_TRANSPORT_RETRIES =>
                 {
                     unanswered += 1;
                     self.http.sleep_ms(FIRST_BACKOFF_MS << (unanswered - 1));
                     continue;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(transport(e)),
             };
             match self.judge(&response, &mut throttled, &mut server_errors) {
                 Step::Done(result) => return result,
@@ -167,9 +169,12 @@ impl<'a> AdoClient<'a> {
             .map(|v| v.unwrap_or(Value::Null))
     }
 
-    fn send_once(&self, request: &HttpRequest) -> Result<HttpResponse> {
+    fn send_once(
+        &self,
+        request: &HttpRequest,
+    ) -> std::result::Result<HttpResponse, TransportError> {
         self.sent.set(self.sent.get() + 1);
-        self.http.send(request).map_err(transport)
+        self.http.send(request)
     }
 
     fn judge(&self, response: &HttpResponse, throttled: &mut u32, server_errors: &mut u32) -> Step {
@@ -205,6 +210,8 @@ enum Step {
 fn transport(e: TransportError) -> SyncError {
     match e.failure {
         TransportFailure::Tls => SyncError::TlsFailed(e.message),
-        TransportFailure::Unreachable => SyncError::Unreachable(e.message),
+        TransportFailure::Unreachable | TransportFailure::Denied => {
+            SyncError::Unreachable(e.message)
+        }
     }
 }

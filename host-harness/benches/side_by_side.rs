@@ -6,6 +6,7 @@
 //! cargo build -p ado-sync-plugin --release --target wasm32-wasip2
 //! cargo bench -p ado-sync-host --bench side_by_side               # 1k / 10k / 50k
 //! cargo bench -p ado-sync-host --bench side_by_side -- --quick    # smoke run, small sizes
+//! cargo bench -p ado-sync-host --bench side_by_side -- --only-webhooks   # figure (3) alone (profiling)
 //! cargo bench -p ado-sync-host --bench side_by_side -- --no-50k   # skip the 50k scaling point
 //! ```
 //!
@@ -40,6 +41,8 @@ const ID_WINDOW: i64 = 19_000;
 
 struct Plan {
     quick: bool,
+    /// `--only-webhooks`: just figure (3), e.g. under a profiler.
+    only_webhooks: bool,
     main: usize,
     scaling: Vec<usize>,
     push: usize,
@@ -56,6 +59,7 @@ impl Plan {
         if has("--quick") {
             return Plan {
                 quick: true,
+                only_webhooks: has("--only-webhooks"),
                 main: 1_000,
                 scaling: vec![200, 1_000],
                 push: 500,
@@ -71,6 +75,7 @@ impl Plan {
         }
         Plan {
             quick: false,
+            only_webhooks: has("--only-webhooks"),
             main: 10_000,
             scaling,
             push: 10_000,
@@ -833,6 +838,44 @@ fn compile_figures(bytes: &[u8], reps: usize) -> (Duration, Duration, Duration, 
     )
 }
 
+/// (3): webhook deliveries, one per call and batched, both sides.
+async fn webhook_figures(runtime: &Arc<Runtime>, plan: &Plan) {
+    println!();
+    println!(
+        "(3) webhook deliveries, one instance: {} real ADO edits over {} linked items (provisioned, authenticated)",
+        plan.events, plan.hook_items
+    );
+    for batch in [1, WEBHOOK_BATCH] {
+        let hw = webhooks(Kind::Wasm, runtime, plan.hook_items, plan.events, batch).await;
+        let hn = webhooks(Kind::Native, runtime, plan.hook_items, plan.events, batch).await;
+        if batch == 1 {
+            println!("  one delivery per call (`handle`): latency per event");
+        } else {
+            println!(
+                "  {batch} deliveries per call (`handle-batch`, what a host does with queued deliveries): latency per call"
+            );
+        }
+        for (name, r) in [("wasm", &hw), ("native", &hn)] {
+            println!(
+                "  {name:<7} {:>9.0} events/s  p50 {:>7.1} us  p99 {:>7.1} us  max {:>7.1} us  applied {}  ADO requests/event {:.2} ({})",
+                r.applied as f64 / r.total.as_secs_f64(),
+                us(percentile(&r.times, 0.5)),
+                us(percentile(&r.times, 0.99)),
+                us(percentile(&r.times, 1.0)),
+                r.applied,
+                r.requests.total() as f64 / r.applied.max(1) as f64,
+                r.requests.describe()
+            );
+        }
+        println!(
+            "  ratio   throughput {:.2}x  p50 {:.2}x  p99 {:.2}x   (targets: >= 10,000 events/s, p99 <= 1 ms per event)",
+            ratio(hw.total, hn.total),
+            ratio(percentile(&hw.times, 0.5), percentile(&hn.times, 0.5)),
+            ratio(percentile(&hw.times, 0.99), percentile(&hn.times, 0.99)),
+        );
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let plan = Plan::from_args();
@@ -863,6 +906,11 @@ async fn main() {
     let t = Instant::now();
     let runtime = Arc::new(Runtime::from_bytes(&bytes, Limits::default()).expect("load component"));
     let load_time = t.elapsed();
+
+    if plan.only_webhooks {
+        webhook_figures(&runtime, &plan).await;
+        return;
+    }
 
     // Warm both sides up (page faults, lazy statics, connection pools), not reported.
     let _ = pull_size(&runtime, 200, true).await;
@@ -977,40 +1025,7 @@ async fn main() {
     );
 
     // (3)
-    println!();
-    println!(
-        "(3) webhook deliveries, one instance: {} real ADO edits over {} linked items (provisioned, authenticated)",
-        plan.events, plan.hook_items
-    );
-    for batch in [1, WEBHOOK_BATCH] {
-        let hw = webhooks(Kind::Wasm, &runtime, plan.hook_items, plan.events, batch).await;
-        let hn = webhooks(Kind::Native, &runtime, plan.hook_items, plan.events, batch).await;
-        if batch == 1 {
-            println!("  one delivery per call (`handle`): latency per event");
-        } else {
-            println!(
-                "  {batch} deliveries per call (`handle-batch`, what a host does with queued deliveries): latency per call"
-            );
-        }
-        for (name, r) in [("wasm", &hw), ("native", &hn)] {
-            println!(
-                "  {name:<7} {:>9.0} events/s  p50 {:>7.1} us  p99 {:>7.1} us  max {:>7.1} us  applied {}  ADO requests/event {:.2} ({})",
-                r.applied as f64 / r.total.as_secs_f64(),
-                us(percentile(&r.times, 0.5)),
-                us(percentile(&r.times, 0.99)),
-                us(percentile(&r.times, 1.0)),
-                r.applied,
-                r.requests.total() as f64 / r.applied.max(1) as f64,
-                r.requests.describe()
-            );
-        }
-        println!(
-            "  ratio   throughput {:.2}x  p50 {:.2}x  p99 {:.2}x   (targets: >= 10,000 events/s, p99 <= 1 ms per event)",
-            ratio(hw.total, hn.total),
-            ratio(percentile(&hw.times, 0.5), percentile(&hn.times, 0.5)),
-            ratio(percentile(&hw.times, 0.99), percentile(&hn.times, 0.99)),
-        );
-    }
+    webhook_figures(&runtime, &plan).await;
 
     // (4)
     println!();

@@ -52,10 +52,14 @@ fn fuzz_findings_stay_fixed() {
 // Each finding, spelled out (the raw inputs above depend on how the fuzz inputs are decoded).
 // ---------------------------------------------------------------------------------------------
 
-use ado_sync_plugin::api::SyncError;
+use ado_sync_plugin::api::{FieldEntry, FieldKind, FieldValue, SyncError};
+use ado_sync_plugin::core::convert::{to_ado, MapContext};
 use ado_sync_plugin::core::mapping::validate;
+use ado_sync_plugin::core::merge::merge;
 use ado_sync_plugin::core::propose::propose;
+use ado_sync_plugin::core::values::{ado_to_host, same_value};
 use fuzz_support::fixture;
+use serde_json::json;
 
 /// mapping target: an ADO backlog level of 255 with "Epic one level below Product" overflowed
 /// `host_level_for` (a panic in `validate` and `propose`). Now the type maps to no host level.
@@ -77,4 +81,68 @@ fn an_ado_level_past_the_deepest_host_level_is_a_typed_error() {
     let proposed = propose(&schema, &project, false);
     assert!(proposed.types.iter().all(|t| t.ado_type != "Epic"));
     assert!(proposed.types.iter().any(|t| t.ado_type == "Feature"));
+}
+
+/// mapping target: ADO text "NaN" in a number field became `Number(NaN)`, a value that is never
+/// the same as itself (so every sync saw a change) and that goes back to ADO as `null`. Text that
+/// is not a finite number is now no number at all, like any other unreadable text.
+#[test]
+fn ado_text_that_is_not_a_finite_number_is_no_number() {
+    for text in ["NaN", "nan", "inf", "-infinity", "1e999"] {
+        assert_eq!(ado_to_host(FieldKind::Number, &json!(text)), None, "{text}");
+    }
+    for (value, number) in [(json!(" 8 "), 8.0), (json!(2.5), 2.5), (json!("-0"), 0.0)] {
+        let host = ado_to_host(FieldKind::Number, &value).expect("a number");
+        assert_eq!(host, FieldValue::Number(number));
+        assert!(same_value(FieldKind::Number, Some(&value), Some(&host)));
+    }
+}
+
+fn with_effort(value: f64) -> ado_sync_plugin::api::HostItem {
+    let mut item = fixture::host_item("h-2", "story", Some("h-1"));
+    item.fields = vec![FieldEntry {
+        field: "effort".into(),
+        value: Some(FieldValue::Number(value)),
+    }];
+    item
+}
+
+/// mapping target (with the "no patch writes null" property): a host number ADO cannot hold
+/// (NaN, ±infinity) was written as `null`, on every push. It is now a typed error naming the field.
+#[test]
+fn a_host_number_ado_cannot_hold_is_a_typed_error() {
+    let (schema, project, mapping) = (fixture::schema(), fixture::discovery(), fixture::mapping());
+    let ctx = MapContext {
+        connection_id: fixture::CONNECTION,
+        base_url: "https://dev.azure.com/fuzz",
+        project_name: fixture::PROJECT,
+        project: &project,
+        schema: &schema,
+        mapping: &mapping,
+    };
+    for n in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        match to_ado(&ctx, &with_effort(n), None, Some(1)) {
+            Err(SyncError::InvalidConfig(f)) => assert_eq!(f.field, "item.fields.effort"),
+            other => panic!("{n}: expected invalid-config, got {other:?}"),
+        }
+    }
+    let (_, ops) = to_ado(&ctx, &with_effort(3.0), None, Some(1)).expect("a finite number maps");
+    assert!(ops.iter().any(
+        |o| o.path == "/fields/Microsoft.VSTS.Scheduling.StoryPoints"
+            && o.value == Some(json!(3.0))
+    ));
+}
+
+/// mapping target: an item merged with itself reported a conflict (or a change from ADO) on a
+/// number field holding NaN or infinity, because `(x - y).abs() < 1e-9` is false for both.
+#[test]
+fn an_item_merged_with_itself_changes_nothing_even_with_nan_or_infinity() {
+    let mapping = fixture::mapping();
+    for n in [f64::NAN, f64::INFINITY, 1.5] {
+        let item = with_effort(n);
+        let merged = merge(Some(&item), &item, &item, &mapping.fields);
+        assert!(merged.conflicts.is_empty(), "{n}: {:?}", merged.conflicts);
+        assert!(merged.from_ado.is_empty(), "{n}: {:?}", merged.from_ado);
+        assert!(merged.from_host.is_empty(), "{n}: {:?}", merged.from_host);
+    }
 }

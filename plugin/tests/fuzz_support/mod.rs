@@ -186,6 +186,10 @@ fn mapping_case(u: &mut Unstructured) -> arbitrary::Result<()> {
     if let Ok((_, ops)) = to_ado(&ctx, &item, current.as_ref(), parent) {
         for op in &ops {
             assert!(
+                op.value != Some(serde_json::Value::Null),
+                "no patch writes null: {op:?}"
+            );
+            assert!(
                 op.path.starts_with("/fields/")
                     || op.path.starts_with("/relations/")
                     || op.path == "/rev",

@@ -146,3 +146,45 @@ fn an_item_merged_with_itself_changes_nothing_even_with_nan_or_infinity() {
         assert!(merged.from_host.is_empty(), "{n}: {:?}", merged.from_host);
     }
 }
+
+/// ado_responses harness (found reviewing what the target reaches, not by a fuzzer run; the input
+/// replays it through the target): past WIQL's row cap, the sync asks
+/// for the highest id and reads the range in windows of 19,000. A highest id of `i64::MAX` made it
+/// allocate 4.8e14 windows (the process aborted on memory; in wasm, a trap), and ids near it
+/// overflowed the window arithmetic. Ids are 32-bit: a larger one is now a typed ADO error.
+#[test]
+fn a_highest_id_past_32_bits_is_a_typed_error_not_unbounded_windows() {
+    use ado_sync_plugin::api::SyncDirection;
+    use fuzz_support::fakes::{json_response, Answers, FakeHttp};
+    for (highest, windows) in [
+        (i64::MAX, false),
+        (i64::from(i32::MAX) + 1, false),
+        (40_000, true),
+    ] {
+        let http = FakeHttp::new(Answers::Script(vec![
+            json_response(
+                400,
+                &json!({"message": "VS402337: The number of work items returned exceeds the size limit of 20000."}),
+            ),
+            json_response(200, &json!({"workItems": [{"id": highest}]})),
+            json_response(200, &json!({"workItems": []})),
+            json_response(200, &json!({"workItems": []})),
+            json_response(200, &json!({"workItems": []})),
+        ]));
+        let (kv, vault) = fixture::configured();
+        let engine = ado_sync_plugin::engine::Engine::new(&http, &kv, &vault);
+        let result = engine.sync_once(&fuzz_support::sync_request(SyncDirection::AdoToHost));
+        if windows {
+            // 40,000 → windows (0, 19000], (19000, 38000], (38000, 40000] for the first type.
+            assert!(result.is_ok(), "{result:?}");
+        } else {
+            match result {
+                Err(SyncError::AdoError(f)) => {
+                    assert!(f.message.contains("not a work item id"), "{}", f.message)
+                }
+                other => panic!("{highest}: expected a typed ADO error, got {other:?}"),
+            }
+            assert_eq!(http.sent(), 2, "no window was queried");
+        }
+    }
+}

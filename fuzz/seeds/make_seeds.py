@@ -2,7 +2,8 @@
 """Writes the committed seed inputs (fuzz/seeds/<target>/). Run from anywhere; rewrites the files.
 
 webhook:        the raw body of a delivery (the harness sends it, authenticated, to the fixture
-                workspace of plugin/tests/fuzz_support/fixture.rs).
+                workspace of plugin/tests/fuzz_support/fixture.rs); split at 0xFF, the bodies of
+                a batch.
 ado_responses:  one byte choosing what is asked of ADO, then answers separated by 0xFF, each
                 [status selector, header flags, body...] (see fuzz_support::script).
 mapping:        bytes for `arbitrary` (no readable format); a few fixed pseudo-random inputs.
@@ -87,6 +88,10 @@ write("webhook", "unmapped-type", event("workitem.created", {
     "id": 41, "rev": 1, "fields": fields("Bug", "a bug"), "relations": []}))
 write("webhook", "bad-work-item-id", event("workitem.updated", {"id": 1, "workItemId": -4}))
 write("webhook", "not-json", b"<html><body>sign in</body></html>")
+# Several deliveries in one input: the batch property splits the bytes at 0xFF.
+read = lambda target, name: open(os.path.join(HERE, target, name), "rb").read()
+write("webhook", "batch-of-three", b"\xff".join(
+    read("webhook", n) for n in ["updated-linked", "deleted-linked", "created-no-fields"]))
 write("webhook", "truncated", b'{"eventType":"workitem.created","resource":{"id":')
 
 # --- ado_responses -----------------------------------------------------------------------------

@@ -174,7 +174,7 @@ impl Http for FakeHttp {
         self.sent.set(n + 1);
         match &self.answers {
             Answers::Script(list) if list.is_empty() => {
-                Err(TransportError("connection refused".into()))
+                Err(TransportError::unreachable("connection refused"))
             }
             Answers::Script(list) => Ok(list[n as usize % list.len()].clone()),
             Answers::FixedAdo => {

@@ -86,6 +86,29 @@ pub fn webhook(data: &[u8]) {
     if let (Ok(_), Ok(WebhookOutcome::Applied(changes))) = (&first, &second) {
         panic!("the same delivery was applied twice: {changes:?}");
     }
+    batch(data);
+}
+
+/// The bytes split at `0xFF` into several deliveries, the first repeated at the end: one
+/// `handle_webhooks` call gives each the result, and leaves the storage, that delivering them
+/// one by one does.
+fn batch(data: &[u8]) {
+    let mut requests: Vec<WebhookRequest> = data
+        .split(|b| *b == 0xFF)
+        .map(|body| delivery(body.to_vec()))
+        .collect();
+    requests.push(requests[0].clone());
+    let http = FakeHttp::new(Answers::FixedAdo);
+    let (kv, vault) = fixture::configured();
+    let together = Engine::new(&http, &kv, &vault).handle_webhooks(&requests);
+    let (kv_one, vault_one) = fixture::configured();
+    let engine = Engine::new(&http, &kv_one, &vault_one);
+    let one_by_one: Vec<_> = requests.iter().map(|r| engine.handle_webhook(r)).collect();
+    assert_eq!(
+        together, one_by_one,
+        "a batch decides as single deliveries do"
+    );
+    assert_eq!(kv.dump(), kv_one.dump(), "a batch leaves the same storage");
 }
 
 /// An authenticated delivery to the fixture's webhook path.

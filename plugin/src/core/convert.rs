@@ -2,8 +2,8 @@
 //! the JSON Patch that creates or updates its work item. Sync, webhooks and map-item share this.
 
 use crate::api::{
-    AdoWorkItemType, Direction, FieldEntry, HostItem, Mapping, ProjectDiscovery, Result, SyncError,
-    WorkspaceSchema,
+    AdoWorkItemType, Direction, FieldEntry, FieldValue, HostItem, Mapping, ProjectDiscovery,
+    Result, SyncError, WorkspaceSchema,
 };
 use crate::core::mapping::host_field_kind;
 use crate::core::paths::same_path;
@@ -397,6 +397,14 @@ pub fn to_ado(
             .iter()
             .find(|f| f.field == fm.host_field)
             .and_then(|f| f.value.as_ref());
+        if let Some(FieldValue::Number(n)) = host_value {
+            if !n.is_finite() {
+                return Err(SyncError::invalid(
+                    format!("item.fields.{}", fm.host_field),
+                    format!("{n} is not a number ADO can hold"),
+                ));
+            }
+        }
         if !same_value(kind, field(&fm.ado_field), host_value) {
             let path = format!("/fields/{}", fm.ado_field);
             match host_value {

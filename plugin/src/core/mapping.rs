@@ -22,12 +22,13 @@ pub fn host_field_kind(schema: &WorkspaceSchema, field: &str) -> Option<FieldKin
         .or_else(|| schema.fields.iter().find(|f| f.id == field).map(|f| f.kind))
 }
 
-/// The host level an ADO backlog level maps to.
-pub fn host_level_for(ado_level: u8, epic_is_product_level: bool) -> u8 {
+/// The host level an ADO backlog level maps to; `None` past the deepest level a host can have
+/// (a discovery snapshot read back from storage is not trusted to hold only ADO's small levels).
+pub fn host_level_for(ado_level: u8, epic_is_product_level: bool) -> Option<u8> {
     if epic_is_product_level {
-        ado_level
+        Some(ado_level)
     } else {
-        ado_level + 1
+        ado_level.checked_add(1)
     }
 }
 
@@ -87,7 +88,15 @@ pub fn validate(
             ));
         }
         if let Some(level) = ado.level {
-            let expected = host_level_for(level, mapping.epic_is_product_level);
+            let Some(expected) = host_level_for(level, mapping.epic_is_product_level) else {
+                return Err(SyncError::invalid(
+                    &at,
+                    format!(
+                        "'{}' is at ADO backlog level {level}, below the deepest host level",
+                        ado.name
+                    ),
+                ));
+            };
             if host.level != expected {
                 return Err(SyncError::invalid(
                     &at,

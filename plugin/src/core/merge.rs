@@ -4,7 +4,7 @@
 //! overwriting an edit made on the other side since the last sync (no lost updates).
 
 use crate::api::{Direction, FieldEntry, FieldMapping, FieldValue, HostItem, Side};
-use crate::core::values::same_tags;
+use crate::core::values::{same_number, same_tags};
 
 /// The built-in parts of an item and who owns them when both sides changed them: ADO owns the
 /// workflow (state, iteration), the host owns the product data.
@@ -50,7 +50,7 @@ fn same(a: &Part, b: &Part) -> bool {
     match (a, b) {
         (Part::Tags(x), Part::Tags(y)) => same_tags(x, y),
         (Part::Value(Some(FieldValue::Number(x))), Part::Value(Some(FieldValue::Number(y)))) => {
-            (x - y).abs() < 1e-9
+            same_number(*x, *y)
         }
         _ => a == b,
     }

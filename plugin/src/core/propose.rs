@@ -85,7 +85,7 @@ pub fn propose(
         let host = match ado.level {
             Some(level) => {
                 let want = host_level_for(level, epic_is_product_level);
-                schema.item_types.iter().find(|h| h.level == want)
+                schema.item_types.iter().find(|h| Some(h.level) == want)
             }
             None => schema
                 .item_types

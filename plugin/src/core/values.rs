@@ -74,9 +74,11 @@ pub fn ado_to_host(kind: FieldKind, value: &Value) -> Option<FieldValue> {
     let out = match kind {
         FieldKind::Text => FieldValue::Text(text()?),
         FieldKind::RichText => FieldValue::RichText(text()?),
+        // A number read from text may be "NaN" or overflow to infinity; neither is a value ADO
+        // can hold (and NaN never equals itself, so the pair would never settle).
         FieldKind::Number => FieldValue::Number(match value {
             Value::Number(n) => n.as_f64()?,
-            Value::String(s) => s.trim().parse().ok()?,
+            Value::String(s) => s.trim().parse().ok().filter(|n: &f64| n.is_finite())?,
             _ => return None,
         }),
         FieldKind::SingleSelect => FieldValue::SingleSelect(text()?),
@@ -117,12 +119,18 @@ pub fn host_to_ado(value: &FieldValue) -> Value {
     }
 }
 
+/// Two numbers are the same value: equal within rounding, or both the same infinity, or both
+/// NaN (an item handed in by the host may hold one; it must still equal itself).
+pub fn same_number(a: f64, b: f64) -> bool {
+    a == b || (a - b).abs() < 1e-9 || (a.is_nan() && b.is_nan())
+}
+
 /// Whether an ADO value and a host value mean the same (used to skip no-op writes).
 pub fn same_value(kind: FieldKind, ado: Option<&Value>, host: Option<&FieldValue>) -> bool {
     let from_ado = ado.and_then(|v| ado_to_host(kind, v));
     match (from_ado.as_ref(), host) {
         (None, None) => true,
-        (Some(FieldValue::Number(a)), Some(FieldValue::Number(b))) => (a - b).abs() < 1e-9,
+        (Some(FieldValue::Number(a)), Some(FieldValue::Number(b))) => same_number(*a, *b),
         (Some(FieldValue::User(a)), Some(FieldValue::User(b))) => a.eq_ignore_ascii_case(b),
         (Some(FieldValue::TreePath(a)), Some(FieldValue::TreePath(b))) => a.eq_ignore_ascii_case(b),
         (a, b) => a == b,

@@ -7,7 +7,7 @@ use crate::ado::errors::is_wiql_cap;
 use crate::ado::resources::BATCH_LIMIT;
 use crate::ado::AdoClient;
 use crate::api::{
-    AdoWorkItemType, HostChange, HostItem, Result, SyncError, SyncOutcome, SyncRequest,
+    AdoFailure, AdoWorkItemType, HostChange, HostItem, Result, SyncError, SyncOutcome, SyncRequest,
 };
 use crate::core::order::ParentsFirstStream;
 use crate::core::query::select_ids;
@@ -82,6 +82,16 @@ impl Engine<'_> {
         let Some(max) = client.wiql_top(project, &newest_first, 1)?.first().copied() else {
             return Ok(Vec::new());
         };
+        // Work item ids are 32-bit (`System.Id` is an Integer field). A larger "highest id" is a
+        // malformed answer, and would make the windows below overflow or exhaust memory.
+        if max > i64::from(i32::MAX) {
+            return Err(SyncError::AdoError(AdoFailure {
+                status: 200,
+                message: format!(
+                    "unexpected response shape: WIQL returned {max}, not a work item id"
+                ),
+            }));
+        }
         let mut ids = Vec::new();
         let mut pending: Vec<(i64, i64)> = (0..=max / ID_WINDOW)
             .rev()

@@ -59,6 +59,31 @@ async fn a_dry_run_plans_everything_and_writes_nothing_anywhere() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_largest_page_size_on_a_later_page_is_the_rest_of_the_run() {
+    // On wasm32 `usize` is 32 bits: cursor position + u32::MAX must not wrap into a bad slice.
+    let mut s = Scenario::start().await;
+    let (_, integration) = s.integrate("Fabrikam", false).await;
+    let mut first = sync_request(&integration, SyncDirection::AdoToHost);
+    first.page_size = Some(5);
+    let page = s.host.sync_once(&first).await.expect("first page");
+    s.apply(&page.changes);
+    let mut rest = sync_request(&integration, SyncDirection::AdoToHost);
+    rest.page_size = Some(u32::MAX);
+    rest.cursor = page.next;
+    let outcome = s.host.sync_once(&rest).await.expect("the rest in one page");
+    s.apply(&outcome.changes);
+    assert_eq!(outcome.next, None);
+    assert_eq!(outcome.report.done_items, 17);
+    assert_eq!(s.workspace.items.len(), 17);
+    for direction in [SyncDirection::HostToAdo] {
+        let mut push = sync_request(&integration, direction);
+        push.page_size = Some(u32::MAX);
+        push.cursor = Some("h2a:3:0".into());
+        s.host.sync_once(&push).await.expect("a push past a cursor");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn paging_with_a_cursor_gives_the_same_workspace_with_progress() {
     let mut paged = Scenario::start().await;
     let (_, integration) = paged.integrate("Fabrikam", false).await;

@@ -186,7 +186,7 @@ impl Engine<'_> {
             None => 0,
         };
         let end = match request.page_size {
-            Some(n) => (start + n as usize).min(all.len()),
+            Some(n) => start.saturating_add(n as usize).min(all.len()),
             None => all.len(),
         };
         let page: Vec<i64> = all[start..end].iter().map(|&(_, id)| id).collect();

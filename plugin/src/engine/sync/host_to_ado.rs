@@ -73,7 +73,7 @@ impl Engine<'_> {
             .min(order.len());
         let end = request
             .page_size
-            .map(|n| (start + n as usize).min(order.len()))
+            .map(|n| start.saturating_add(n as usize).min(order.len()))
             .unwrap_or(order.len());
         let now = self.http.now_rfc3339();
         let mut created: HashMap<String, i64> = HashMap::new();

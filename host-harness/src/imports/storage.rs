@@ -296,11 +296,19 @@ impl Storage for SqliteStorage {
     }
     fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
         let conn = lock(&self.conn)?;
-        let mut stmt = conn
-            .prepare("SELECT key FROM plugin_kv WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")
-            .map_err(sql)?;
+        // A range on the primary key instead of a scan of every record; the substr test keeps
+        // it exact.
+        let (sql_text, upper) = match prefix_upper_bound(prefix) {
+            Some(upper) => (LIST_RANGE, upper),
+            None => (
+                "SELECT key FROM plugin_kv WHERE key >= ?1 AND ?2 = ?2 \
+                 AND substr(key, 1, length(?1)) = ?1 ORDER BY key",
+                String::new(),
+            ),
+        };
+        let mut stmt = conn.prepare_cached(sql_text).map_err(sql)?;
         let rows = stmt
-            .query_map([prefix], |r| r.get::<_, String>(0))
+            .query_map(rusqlite::params![prefix, upper], |r| r.get::<_, String>(0))
             .map_err(sql)?;
         rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(sql)
@@ -345,6 +353,25 @@ impl Storage for SqliteStorage {
         rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(sql)
     }
+}
+
+/// Keys from ?1 (a prefix) up to ?2 (its upper bound), on the primary key index.
+const LIST_RANGE: &str = "SELECT key FROM plugin_kv WHERE key >= ?1 AND key < ?2 \
+     AND substr(key, 1, length(?1)) = ?1 ORDER BY key";
+
+/// The least string above every string that starts with `prefix`: the prefix with its last
+/// character replaced by the next one (UTF-8 keeps code point order, so byte-wise this bounds
+/// every extension). `None` when no such string exists (only U+10FFFF characters).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=0x10FFFF).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Storage that fails chosen writes (tests of crash consistency): either the next `times` writes
@@ -544,6 +571,45 @@ mod tests {
     #[test]
     fn memory_storage_behaves() {
         exercise(&MemoryStorage::new());
+    }
+
+    #[test]
+    fn sqlite_lists_a_prefix_through_the_key_index() {
+        let s = SqliteStorage::in_memory().unwrap();
+        for k in ["a/", "a/x", "a/\u{e9}", "a/\u{10ffff}z", "a0", "b/x", "a"] {
+            s.set(k, b"").unwrap();
+        }
+        assert_eq!(
+            s.list_keys("a/").unwrap(),
+            vec!["a/", "a/x", "a/\u{e9}", "a/\u{10ffff}z"]
+        );
+        // The plan searches the primary key instead of scanning every record (a webhook lists
+        // the integrations next to thousands of links).
+        let plan: Vec<String> = s
+            .with_connection(|c| {
+                let mut stmt = c
+                    .prepare(&format!("EXPLAIN QUERY PLAN {LIST_RANGE}"))
+                    .unwrap();
+                let rows = stmt
+                    .query_map(["a/", "a0"], |r| r.get::<_, String>(3))
+                    .unwrap();
+                rows.map(|r| r.unwrap()).collect()
+            })
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.starts_with("SEARCH") && p.contains("key>? AND key<?")),
+            "{plan:?}"
+        );
+        assert_eq!(prefix_upper_bound("a/").as_deref(), Some("a0"));
+        assert_eq!(
+            prefix_upper_bound("a\u{d7ff}").as_deref(),
+            Some("a\u{e000}")
+        );
+        assert_eq!(prefix_upper_bound("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10ffff}"), None);
+        assert_eq!(prefix_upper_bound(""), None);
+        assert_eq!(s.list_keys("").unwrap().len(), 7);
     }
 
     #[test]

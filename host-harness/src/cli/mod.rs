@@ -173,6 +173,10 @@ pub enum Command {
         /// The HTTPS base URL ADO reaches this server at (default http://<listen>).
         #[arg(long, env = "ADO_SYNC_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Seconds between webhook heals (re-enable subscriptions ADO degraded, gap-fill missed
+        /// events); 0 turns it off.
+        #[arg(long, default_value_t = crate::serve::heal::DEFAULT_EVERY.as_secs())]
+        heal_every: u64,
     },
     /// Run the whole story on embedded defaults: a simulated ADO and a SQLite file.
     Demo {
@@ -408,11 +412,13 @@ async fn dispatch(cli: Cli, component: &Path) -> AppResult<i32> {
             listen,
             admin_token,
             public_url,
+            heal_every,
         } => {
             let options = ServeOptions {
                 listen,
                 admin_token: admin_token.filter(|t| !t.trim().is_empty()),
                 public_url,
+                heal_every: (heal_every > 0).then(|| std::time::Duration::from_secs(heal_every)),
             };
             crate::serve::check(&options)?;
             let app = Arc::new(open(component, &host).await?);

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod heal;
 pub mod queue;
 pub mod reply;
 pub mod webhook;
@@ -45,6 +46,8 @@ pub struct ServeOptions {
     pub admin_token: Option<String>,
     /// The public base URL; defaults to `http://{listen}`.
     pub public_url: Option<String>,
+    /// How often to heal the webhooks (re-enable degraded subscriptions, gap-fill); `None` never.
+    pub heal_every: Option<std::time::Duration>,
 }
 
 /// The router.
@@ -98,11 +101,14 @@ pub async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), AppError> {
     let workspace_id = app.workspace_id().await;
     let state = Arc::new(ServerState {
         deliveries: queue::DeliveryQueue::spawn(app.clone()),
-        app,
+        app: app.clone(),
         workspace_id: workspace_id.clone(),
         admin_token: options.admin_token.clone(),
         public_url: public_url.clone(),
     });
+    let _healing = options
+        .heal_every
+        .map(|every| heal::spawn(app.clone(), every));
     println!("listening on http://{local}");
     println!("webhook URL {public_url}/webhooks/{workspace_id}/ado");
     tracing::info!(%local, %public_url, admin_token = options.admin_token.is_some(), "serving");

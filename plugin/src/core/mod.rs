@@ -1,5 +1,6 @@
 //! Pure decisions, no I/O: everything here is plain Rust, unit-tested natively.
 
+pub mod clock;
 pub mod convert;
 pub mod fingerprint;
 pub mod ids;

@@ -7,6 +7,7 @@ use crate::api::{
     ActionKind, HealOutcome, HistoryEntry, HostChange, IgnoredReason, ProvisionOutcome, Result,
     SubscriptionInfo, SyncError, WebhookOutcome, WebhookRequest, WebhookStatus, WorkspaceSchema,
 };
+use crate::core::clock::minutes_before;
 use crate::core::query::{quote, select_ids};
 use crate::core::work_item::{list_items, WorkItem};
 use crate::engine::context::IntegrationContext;
@@ -16,6 +17,9 @@ use crate::store::keys;
 use crate::store::records::{ConnectionRecord, IntegrationRecord, WebhookRecord};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+
+/// How far the first gap-filling watermark reaches back before provisioning.
+const CLOCK_SKEW_MINUTES: i64 = 10;
 
 /// ADO caps service-hook payloads at 2 MB.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -707,23 +711,34 @@ impl Engine<'_> {
                 }
             }
         }
-        let key = keys::webhook(connection);
-        let (mut record, version) = match self.store().get::<WebhookRecord>(&key)? {
-            Some((r, v)) => (r, Some(v)),
-            None => (WebhookRecord::default(), None),
-        };
-        record.url = Some(url.clone());
-        if !self.store().put_if(&key, version, &record)? {
-            return Err(SyncError::Conflict(
-                "webhook state changed meanwhile; provision again".into(),
-            ));
-        }
+        self.start_webhook_record(connection, &url)?;
         Ok(ProvisionOutcome {
             url,
             subscriptions,
             created,
             manual_steps: None,
         })
+    }
+
+    /// Record the webhook's URL and, before any event arrived, where gap-filling starts: a
+    /// little before now (ADO's clock may lag ours), so edits made while the first deliveries
+    /// failed are found by `heal` too.
+    fn start_webhook_record(&self, connection: &str, url: &str) -> Result<()> {
+        let key = keys::webhook(connection);
+        let (mut record, version) = match self.store().get::<WebhookRecord>(&key)? {
+            Some((r, v)) => (r, Some(v)),
+            None => (WebhookRecord::default(), None),
+        };
+        record.url = Some(url.to_string());
+        if record.watermark.is_none() {
+            record.watermark = minutes_before(&self.http.now_rfc3339(), CLOCK_SKEW_MINUTES);
+        }
+        if !self.store().put_if(&key, version, &record)? {
+            return Err(SyncError::Conflict(
+                "webhook state changed meanwhile; provision again".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Re-enable degraded subscriptions and fill the gap since the last event.

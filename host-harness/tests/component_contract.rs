@@ -100,3 +100,44 @@ fn a_component_with_another_contract_is_incompatible() {
     let err = host_from_bytes(wat.as_bytes()).err().expect("must fail");
     assert!(matches!(err, HostError::Incompatible(_)), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_compiled_component_is_cached_and_a_bad_cache_file_is_replaced() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = std::env::temp_dir().join(format!("ado-sync-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cached_files = || -> Vec<PathBuf> {
+        std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let serves = |runtime: Runtime| async move {
+        let host = PluginHost::with_runtime(
+            Arc::new(runtime),
+            Arc::new(MemoryStorage::new()),
+            Arc::new(MemoryVault::new()),
+        );
+        host.instantiate().await.expect("instantiates");
+        host.list_connections().await.expect("a call works")
+    };
+
+    // First load compiles and leaves one compiled file.
+    serves(Runtime::load_cached(&component_path(), Limits::default(), &dir).expect("load")).await;
+    let files = cached_files();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("cwasm"));
+    let first = std::fs::metadata(&files[0]).expect("meta").ino();
+
+    // Second load uses it: the file is not rewritten (a compile would replace it).
+    serves(Runtime::load_cached(&component_path(), Limits::default(), &dir).expect("load")).await;
+    assert_eq!(cached_files(), files);
+    assert_eq!(std::fs::metadata(&files[0]).expect("meta").ino(), first);
+
+    // A damaged file is not trusted: the load compiles again and replaces it.
+    std::fs::write(&files[0], b"not a compiled component").expect("damage");
+    serves(Runtime::load_cached(&component_path(), Limits::default(), &dir).expect("load")).await;
+    assert_eq!(cached_files(), files);
+    assert_ne!(std::fs::metadata(&files[0]).expect("meta").ino(), first);
+    assert!(std::fs::metadata(&files[0]).expect("meta").len() > 1_000_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}

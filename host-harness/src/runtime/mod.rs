@@ -8,7 +8,9 @@ pub mod state;
 use crate::runtime::bindings::PluginPre;
 use crate::runtime::errors::HostError;
 use crate::runtime::state::HostState;
-use std::path::Path;
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,21 +76,92 @@ fn engine_for(limits: &Limits) -> Result<Engine, HostError> {
     Engine::new(&config).map_err(|e| HostError::Engine(format!("{e:#}")))
 }
 
+fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, HostError> {
+    Component::new(engine, bytes).map_err(|e| HostError::ComponentInvalid(format!("{e:#}")))
+}
+
+/// Where [`Runtime::load`] keeps compiled components: `$ADO_SYNC_CACHE_DIR`, else
+/// `ado-sync-cache/` beside the component file.
+pub fn cache_dir_for(component: &Path) -> PathBuf {
+    match std::env::var_os("ADO_SYNC_CACHE_DIR") {
+        Some(dir) => dir.into(),
+        None => component
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("ado-sync-cache"),
+    }
+}
+
+/// The component's digest and the engine's compatibility hash (wasmtime version, target,
+/// settings): a new build or another engine set-up never picks up a stale file.
+fn cache_file_name(engine: &Engine, bytes: &[u8]) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{hex}-{:016x}.cwasm", h.finish())
+}
+
+fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, file)
+}
+
 impl Runtime {
-    /// Load the component from a `.wasm` file.
+    /// Load the component from a `.wasm` file, reusing its compiled form from the cache
+    /// directory ([`cache_dir_for`]) when an earlier load left one there: compiling takes
+    /// seconds, loading the compiled form about a millisecond.
     pub fn load(path: &Path, limits: Limits) -> Result<Runtime, HostError> {
+        Self::load_cached(path, limits, &cache_dir_for(path))
+    }
+
+    /// [`Runtime::load`] with the compiled form kept in `cache_dir`. The directory must be as
+    /// trusted as the component itself (its files are loaded as native code); a file that does
+    /// not fit this engine is replaced, and a directory that cannot be written only costs the
+    /// compile.
+    pub fn load_cached(
+        path: &Path,
+        limits: Limits,
+        cache_dir: &Path,
+    ) -> Result<Runtime, HostError> {
         let bytes = std::fs::read(path).map_err(|e| HostError::ComponentMissing {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        Self::from_bytes(&bytes, limits)
+        let engine = engine_for(&limits)?;
+        let file = cache_dir.join(cache_file_name(&engine, &bytes));
+        // SAFETY: the file was written by `Component::serialize` of an engine with the same
+        // compatibility hash (it is in the name) into a directory as trusted as the component;
+        // wasmtime still checks its header, and any error falls back to compiling.
+        let cached = unsafe { Component::deserialize_file(&engine, &file) };
+        let component = match cached {
+            Ok(c) => c,
+            Err(_) => {
+                let c = compile(&engine, &bytes)?;
+                if let Err(e) = c.serialize().map(|s| write_atomically(&file, &s)) {
+                    tracing::debug!(error = %e, "compiled component not cached");
+                }
+                c
+            }
+        };
+        Self::from_component(engine, &component, limits)
     }
 
-    /// Load the component from its bytes.
+    /// Load the component from its bytes (compiled every time).
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Runtime, HostError> {
         let engine = engine_for(&limits)?;
-        let component = Component::new(&engine, bytes)
-            .map_err(|e| HostError::ComponentInvalid(format!("{e:#}")))?;
+        let component = compile(&engine, bytes)?;
+        Self::from_component(engine, &component, limits)
+    }
+
+    fn from_component(
+        engine: Engine,
+        component: &Component,
+        limits: Limits,
+    ) -> Result<Runtime, HostError> {
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| HostError::Engine(format!("{e:#}")))?;
@@ -100,7 +173,7 @@ impl Runtime {
         )
         .map_err(|e| HostError::Engine(format!("{e:#}")))?;
         let instance_pre = linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(|e| HostError::Incompatible(format!("{e:#}")))?;
         let pre =
             PluginPre::new(instance_pre).map_err(|e| HostError::Incompatible(format!("{e:#}")))?;

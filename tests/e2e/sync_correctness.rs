@@ -622,3 +622,56 @@ async fn host_scopes_select_sprints_releases_or_items() {
         json!("Fabrikam\\Sprint 1")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn releases_travel_both_ways_through_their_mapped_field() {
+    let mut s = Scenario::start().await;
+    let (conn, integration) = s.integrate("Fabrikam", false).await;
+    let mapping = s.host.get_mapping(&integration).await.expect("mapping");
+    let releases = mapping
+        .fields
+        .iter()
+        .find(|f| f.host_field == "releases")
+        .expect("the proposal maps releases to the project's Releases field");
+    assert_eq!(releases.ado_field, "Custom.Releases");
+    s.pull(&integration).await;
+    let wi = s
+        .sim
+        .find_by_title("Push notifications for shipped orders")
+        .expect("seed");
+    let host_id = s.host_id(&conn.id, wi);
+
+    // Host -> ADO: the release names, in ADO's list form.
+    s.workspace
+        .items
+        .get_mut(&host_id)
+        .expect("pulled")
+        .releases = vec!["r-2026-1".into(), "r-2026-2".into()];
+    let pushed = s.push(&integration).await;
+    assert_eq!(pushed.report.totals.updated, 1, "{:?}", pushed.report);
+    let releases_in_ado = |s: &Scenario| {
+        s.sim.work_item(wi).expect("exists")["fields"]["Custom.Releases"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(releases_in_ado(&s), "2026.1; 2026.2");
+
+    // ADO -> host: a name the host knows becomes its release; one it does not know is left alone.
+    s.sim
+        .user_update(wi, json!({"Custom.Releases": "2026.2; Beta channel"}))
+        .expect("edit in ADO");
+    let pulled = s.pull(&integration).await;
+    assert_eq!(pulled.report.totals.updated, 1);
+    assert_eq!(s.workspace.items[&host_id].releases, vec!["r-2026-2"]);
+
+    // In step now: nothing to push, and ADO keeps the name only it knows.
+    assert_eq!(s.push(&integration).await.report.totals.updated, 0);
+    assert_eq!(releases_in_ado(&s), "2026.2; Beta channel");
+
+    // A host edit keeps the foreign name too.
+    s.workspace.items.get_mut(&host_id).expect("item").releases = vec!["r-2026-1".into()];
+    assert_eq!(s.push(&integration).await.report.totals.updated, 1);
+    assert_eq!(releases_in_ado(&s), "2026.1; Beta channel");
+    assert_eq!(s.pull(&integration).await.report.totals.updated, 0);
+}

@@ -356,6 +356,13 @@ pub(crate) static FIELDS: &[FieldDef] = &[
         &[],
         "Confidence in the estimate (0..1)",
     ),
+    fa(
+        "Custom.Releases",
+        "Releases",
+        K::String,
+        &[],
+        "The releases the item ships in, separated by ';'",
+    ),
 ];
 
 /// Looks a field up by reference name or display name, case-insensitively.
@@ -569,6 +576,7 @@ const CUSTOM: &[&str] = &[
     "Custom.KeyResult",
     "Custom.Risk",
     "Custom.Confidence",
+    "Custom.Releases",
 ];
 
 fn agile_types() -> Vec<WitType> {

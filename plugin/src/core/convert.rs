@@ -180,6 +180,52 @@ impl MapContext<'_> {
             .map(|s| s.host_sprint.clone())
     }
 
+    /// The ADO field host releases are kept in, and the mapping's direction, when mapped.
+    pub fn releases_field(&self) -> Option<(&str, Direction)> {
+        self.mapping
+            .fields
+            .iter()
+            .find(|f| f.host_field == RELEASES)
+            .map(|f| (f.ado_field.as_str(), f.direction))
+    }
+
+    /// Host release ids for the release names an ADO field holds (`;`-separated, as ADO keeps
+    /// lists in text fields); names the host does not know are skipped.
+    pub fn releases_from_ado(&self, text: &str) -> Vec<String> {
+        parse_tags(text)
+            .iter()
+            .filter_map(|name| {
+                self.schema
+                    .releases
+                    .iter()
+                    .find(|r| r.name.eq_ignore_ascii_case(name) || r.id == *name)
+                    .map(|r| r.id.clone())
+            })
+            .collect()
+    }
+
+    /// Whether an ADO release name is one of the host's releases.
+    fn is_host_release(&self, name: &str) -> bool {
+        self.schema
+            .releases
+            .iter()
+            .any(|r| r.name.eq_ignore_ascii_case(name) || r.id == name)
+    }
+
+    /// The release names of host release ids (unknown ids are kept as they are).
+    fn release_names(&self, ids: &[String]) -> Vec<String> {
+        ids.iter()
+            .map(|id| {
+                self.schema
+                    .releases
+                    .iter()
+                    .find(|r| r.id == *id)
+                    .map(|r| r.name.clone())
+                    .unwrap_or_else(|| id.clone())
+            })
+            .collect()
+    }
+
     /// The iteration path for a host sprint.
     pub fn iteration_for(&self, sprint: &str) -> Option<String> {
         self.mapping
@@ -243,6 +289,11 @@ pub fn to_host(
         .into_iter()
         .filter(|t| !is_marker(t))
         .collect();
+    if let Some((ado_field, direction)) = ctx.releases_field() {
+        if direction != Direction::ToAdo {
+            item.releases = ctx.releases_from_ado(wi.str_field(ado_field).unwrap_or_default());
+        }
+    }
     for fm in &ctx.mapping.fields {
         if fm.direction == Direction::ToAdo || is_built_in(&fm.host_field) {
             continue;
@@ -260,8 +311,11 @@ pub fn to_host(
     Ok(Some(item))
 }
 
+/// The host field name of an item's releases in a mapping.
+pub const RELEASES: &str = "releases";
+
 fn is_built_in(field: &str) -> bool {
-    matches!(field, "title" | "description" | "tags")
+    matches!(field, "title" | "description" | "tags" | RELEASES)
 }
 
 fn set_field(fields: &mut Vec<FieldEntry>, id: &str, value: Option<crate::api::FieldValue>) {
@@ -383,6 +437,28 @@ pub fn to_ado(
                 "/fields/System.Tags",
                 json!(format_tags(&all)),
             ));
+        }
+    }
+    if let Some((ado_field, direction)) = ctx.releases_field() {
+        if direction != Direction::ToHost {
+            // Names the host does not know stay in ADO: they are not the host's to remove.
+            let current = field(ado_field)
+                .and_then(Value::as_str)
+                .map(parse_tags)
+                .unwrap_or_default();
+            let (known, foreign): (Vec<String>, Vec<String>) =
+                current.into_iter().partition(|n| ctx.is_host_release(n));
+            let wanted = ctx.release_names(&item.releases);
+            if !same_tags(&known, &wanted) {
+                let mut all = wanted;
+                all.extend(foreign);
+                let path = format!("/fields/{ado_field}");
+                if all.is_empty() {
+                    ops.push(PatchOp::remove(path));
+                } else {
+                    ops.push(PatchOp::add(path, json!(format_tags(&all))));
+                }
+            }
         }
     }
     for fm in &ctx.mapping.fields {

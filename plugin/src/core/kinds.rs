@@ -28,6 +28,13 @@ pub fn kind_of_ado_type(ado_type: &str, is_picklist: bool, is_identity: bool) ->
     }
 }
 
+/// Whether a host field of `host` kind can be kept in an ADO field of `ado` kind: the same kind,
+/// or a multi-select in a text field (ADO has no multi-select type; lists live in text fields as
+/// `a; b`, as tags do).
+pub fn fits(host: FieldKind, ado: FieldKind) -> bool {
+    host == ado || (host == FieldKind::MultiSelect && ado == FieldKind::Text)
+}
+
 /// A readable name of a host field kind, for error messages.
 pub fn kind_name(kind: FieldKind) -> &'static str {
     match kind {
@@ -46,6 +53,15 @@ pub fn kind_name(kind: FieldKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multi_select_fits_a_text_field_and_nothing_else_crosses_kinds() {
+        assert!(fits(FieldKind::MultiSelect, FieldKind::Text));
+        assert!(fits(FieldKind::Number, FieldKind::Number));
+        assert!(!fits(FieldKind::Text, FieldKind::MultiSelect));
+        assert!(!fits(FieldKind::Text, FieldKind::RichText));
+        assert!(!fits(FieldKind::MultiSelect, FieldKind::SingleSelect));
+    }
 
     #[test]
     fn ado_types_map_to_kinds() {

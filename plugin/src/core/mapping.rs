@@ -4,13 +4,15 @@ use crate::api::{
     Direction, FieldKind, FieldTypeMismatch, Mapping, ProjectDiscovery, Result, SyncError,
     WorkspaceSchema,
 };
+use crate::core::kinds;
 use crate::core::paths::same_path;
 
 /// Host field names every item has, mapped without a field definition.
-pub const BUILT_IN_FIELDS: [(&str, FieldKind); 3] = [
+pub const BUILT_IN_FIELDS: [(&str, FieldKind); 4] = [
     ("title", FieldKind::Text),
     ("description", FieldKind::RichText),
     ("tags", FieldKind::MultiSelect),
+    ("releases", FieldKind::MultiSelect),
 ];
 
 /// The kind of a host field (a definition or a built-in).
@@ -151,7 +153,7 @@ pub fn validate(
                 ),
             ));
         }
-        if ado.kind != host_kind {
+        if !kinds::fits(host_kind, ado.kind) {
             return Err(SyncError::FieldTypeMismatch(FieldTypeMismatch {
                 host_field: f.host_field.clone(),
                 host_kind,

@@ -71,6 +71,7 @@ fn get(item: &HostItem, field: &str) -> Part {
         "status" => Part::Text(item.status.clone()),
         "sprint" => Part::Text(item.sprint.clone()),
         "tags" => Part::Tags(item.tags.clone()),
+        "releases" => Part::Tags(item.releases.clone()),
         other => Part::Value(custom(item, other)),
     }
 }
@@ -83,6 +84,7 @@ fn set(item: &mut HostItem, field: &str, part: Part) {
         ("status", Part::Text(v)) => item.status = v,
         ("sprint", Part::Text(v)) => item.sprint = v,
         ("tags", Part::Tags(v)) => item.tags = v,
+        ("releases", Part::Tags(v)) => item.releases = v,
         (other, Part::Value(v)) => match item.fields.iter_mut().find(|f| f.field == other) {
             Some(entry) => entry.value = v,
             None => item.fields.push(FieldEntry {

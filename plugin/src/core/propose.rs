@@ -72,6 +72,20 @@ fn default_field_targets(process: &str) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// Whether an ADO field is on at least one of the mapped types (a snapshot without per-type
+/// field lists counts as yes).
+fn on_a_mapped_type(project: &ProjectDiscovery, types: &[TypeMapping], field: &str) -> bool {
+    types.iter().any(|t| {
+        project
+            .work_item_types
+            .iter()
+            .find(|w| w.name.eq_ignore_ascii_case(&t.ado_type))
+            .is_some_and(|w| {
+                w.fields.is_empty() || w.fields.iter().any(|f| f.eq_ignore_ascii_case(field))
+            })
+    })
+}
+
 /// Propose a mapping: types by hierarchy level (shifted by one when Epic is not the Product
 /// level), default fields that exist on both sides with the same kind, statuses by category,
 /// sprints by name.
@@ -116,19 +130,7 @@ pub fn propose(
         else {
             continue;
         };
-        let on_a_mapped_type = types.iter().any(|t| {
-            project
-                .work_item_types
-                .iter()
-                .find(|w| w.name.eq_ignore_ascii_case(&t.ado_type))
-                .is_some_and(|w| {
-                    w.fields.is_empty()
-                        || w.fields
-                            .iter()
-                            .any(|f| f.eq_ignore_ascii_case(&ado.reference_name))
-                })
-        });
-        if !on_a_mapped_type
+        if !on_a_mapped_type(project, &types, &ado.reference_name)
             || host_field_kind(schema, &def.id) != Some(ado.kind)
             || fields.iter().any(|f: &FieldMapping| f.host_field == def.id)
         {
@@ -145,6 +147,30 @@ pub fn propose(
             },
             owner: if owner_is_ado { Side::Ado } else { Side::Host },
         });
+    }
+
+    // Releases live in a text field named Release(s) where the process has one (ADO has no
+    // release concept of its own; tags stay tags).
+    if !schema.releases.is_empty() {
+        let releases_field = project.fields.iter().find(|f| {
+            let named = |n: &str| {
+                ["Release", "Releases"].iter().any(|w| {
+                    n.eq_ignore_ascii_case(w) || n.eq_ignore_ascii_case(&format!("Custom.{w}"))
+                })
+            };
+            (named(&f.reference_name) || named(&f.name))
+                && f.kind == crate::api::FieldKind::Text
+                && !f.read_only
+                && on_a_mapped_type(project, &types, &f.reference_name)
+        });
+        if let Some(ado) = releases_field {
+            fields.push(FieldMapping {
+                host_field: "releases".into(),
+                ado_field: ado.reference_name.clone(),
+                direction: Direction::Both,
+                owner: Side::Host,
+            });
+        }
     }
 
     let mut statuses = Vec::new();

@@ -98,6 +98,7 @@ pub fn with_fields_from(item: &HostItem, from: &HostItem, fields: &[String]) -> 
             "status" => out.status = from.status.clone(),
             "sprint" => out.sprint = from.sprint.clone(),
             "tags" => out.tags = from.tags.clone(),
+            "releases" => out.releases = from.releases.clone(),
             other => {
                 let value = from
                     .fields

@@ -947,8 +947,17 @@ fn check_the_story(run: &Run) {
     assert_eq!(provisioned["created"], 4, "{}: {provisioned}", run.host);
     let hook = &step("handle-webhook").outcome["ok"];
     assert_eq!(hook["tag"], "applied", "{}: {hook}", run.host);
+    // The webhook knows only ADO's side: a patch of the parts ADO changed.
+    assert_eq!(hook["val"][0]["tag"], "patch", "{}: {hook}", run.host);
     assert_eq!(
-        hook["val"][0]["val"]["title"], EDITED_TITLE,
+        hook["val"][0]["val"]["item"]["title"], EDITED_TITLE,
+        "{}: {hook}",
+        run.host
+    );
+    assert!(
+        hook["val"][0]["val"]["parts"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|x| x == "title")),
         "{}: {hook}",
         run.host
     );

@@ -803,6 +803,7 @@ async fn two_instances_on_one_storage_lose_no_update() {
         // Both were applied: the older one must not have been applied after the newer one.
         let last_title = match applied.last().and_then(|c| c.first()) {
             Some(HostChange::Update(i) | HostChange::Create(i)) => i.title.clone(),
+            Some(HostChange::Patch(p)) => p.item.title.clone(),
             _ => String::new(),
         };
         assert_eq!(last_title, "Edit two");
@@ -908,4 +909,45 @@ async fn a_batch_gives_each_delivery_its_own_result_and_the_same_final_state() {
             panic!("a re-delivery after the batch applied {c:?}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_edit_not_pushed_yet_survives_an_ado_edit_arriving_by_webhook() {
+    let mut h = hooked().await;
+    let wi =
+        h.s.sim
+            .find_by_title("Dashboards for error rates")
+            .expect("seed");
+    let host_id = h.s.host_id(&h.conn.id, wi);
+    // The host renames the item; it has not pushed yet.
+    let mut local = h.s.workspace.items[&host_id].clone();
+    local.title = "Error-rate dashboards (host wording)".into();
+    h.s.apply(&[HostChange::Update(local)]);
+    // Meanwhile ADO closes it; the delivery reaches the host.
+    h.s.sim
+        .user_update(wi, json!({"System.State": "Closed"}))
+        .expect("close in ADO");
+    let events = h.s.sim.drain_events();
+    let out = h.deliver(&events[0]).await.expect("delivered");
+    match &out {
+        WebhookOutcome::Applied(changes) => assert!(
+            matches!(changes.as_slice(), [HostChange::Patch(p)] if p.parts == ["status"]),
+            "only the status is news: {changes:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let item = &h.s.workspace.items[&host_id];
+    assert_eq!(item.status.as_deref(), Some("done"), "ADO's change arrived");
+    assert_eq!(
+        item.title, "Error-rate dashboards (host wording)",
+        "the host's unpushed edit survived"
+    );
+    // The next push carries the host's title to ADO; nothing is lost on either side.
+    h.s.push(&h.integration).await;
+    let in_ado = h.s.sim.work_item(wi).expect("exists");
+    assert_eq!(
+        in_ado["fields"]["System.Title"],
+        "Error-rate dashboards (host wording)"
+    );
+    assert_eq!(in_ado["fields"]["System.State"], "Closed");
 }

@@ -90,6 +90,23 @@ class PinnableWallClock {
   }
 }
 
+/** `current` with `parts` taken from `item` (a `patch` host change). */
+function patched(current, item, parts) {
+  const out = { ...current, fields: current.fields.map((f) => ({ ...f })) };
+  const builtIn = ['title', 'description', 'parent', 'status', 'sprint', 'tags', 'releases'];
+  for (const part of parts) {
+    if (builtIn.includes(part)) {
+      out[part] = item[part];
+      continue;
+    }
+    const value = item.fields.find((f) => f.field === part)?.value;
+    const entry = out.fields.find((f) => f.field === part);
+    if (entry) entry.value = value;
+    else out.fields.push({ field: part, value });
+  }
+  return out;
+}
+
 /** The host workspace: the items the component's host changes produced. */
 class Workspace {
   items = new Map();
@@ -97,7 +114,11 @@ class Workspace {
   apply(changes) {
     for (const change of changes) {
       if (change.tag === 'delete') this.items.delete(change.val);
-      else this.items.set(change.val.id, change.val);
+      else if (change.tag === 'patch') {
+        const { item, parts } = change.val;
+        const current = this.items.get(item.id);
+        this.items.set(item.id, current ? patched(current, item, parts) : item);
+      } else this.items.set(change.val.id, change.val);
     }
   }
 

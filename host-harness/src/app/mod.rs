@@ -200,6 +200,9 @@ fn touched_ids(ws: &Workspace, changes: &[HostChange]) -> BTreeSet<String> {
             HostChange::Create(i) | HostChange::Update(i) => {
                 out.insert(i.id.clone());
             }
+            HostChange::Patch(p) => {
+                out.insert(p.item.id.clone());
+            }
             HostChange::Delete(id) => {
                 out.insert(id.clone());
                 out.extend(

@@ -4,7 +4,7 @@
 pub mod persist;
 pub mod sample;
 
-use crate::api::{HostChange, HostItem, WorkspaceSchema};
+use crate::api::{FieldEntry, HostChange, HostItem, HostPatch, WorkspaceSchema};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -112,6 +112,24 @@ impl Workspace {
                         out.created += 1;
                     }
                 }
+                HostChange::Patch(patch) => {
+                    let item = match self.items.get(&patch.item.id) {
+                        Some(current) => patched(current, patch),
+                        None => patch.item.clone(),
+                    };
+                    if let Err(reason) = self.check(&item) {
+                        out.rejected.push(Rejected {
+                            item: item.id.clone(),
+                            reason,
+                        });
+                        continue;
+                    }
+                    if self.items.insert(item.id.clone(), item).is_some() {
+                        out.updated += 1;
+                    } else {
+                        out.created += 1;
+                    }
+                }
                 HostChange::Delete(id) => {
                     if self.items.remove(id).is_some() {
                         out.deleted += 1;
@@ -136,4 +154,36 @@ impl Workspace {
     pub fn by_title(&self, title: &str) -> Option<&HostItem> {
         self.items.values().find(|i| i.title == title)
     }
+}
+
+/// `current` with the patch's parts taken from the patch's item.
+pub fn patched(current: &HostItem, patch: &HostPatch) -> HostItem {
+    let mut out = current.clone();
+    let from = &patch.item;
+    for part in &patch.parts {
+        match part.as_str() {
+            "title" => out.title = from.title.clone(),
+            "description" => out.description = from.description.clone(),
+            "parent" => out.parent = from.parent.clone(),
+            "status" => out.status = from.status.clone(),
+            "sprint" => out.sprint = from.sprint.clone(),
+            "tags" => out.tags = from.tags.clone(),
+            "releases" => out.releases = from.releases.clone(),
+            field => {
+                let value = from
+                    .fields
+                    .iter()
+                    .find(|f| f.field == field)
+                    .and_then(|f| f.value.clone());
+                match out.fields.iter_mut().find(|f| f.field == field) {
+                    Some(entry) => entry.value = value,
+                    None => out.fields.push(FieldEntry {
+                        field: field.to_string(),
+                        value,
+                    }),
+                }
+            }
+        }
+    }
+    out
 }

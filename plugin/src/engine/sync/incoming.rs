@@ -1,7 +1,7 @@
 //! Taking one work item from ADO into the host: shared by ADO → host sync, webhooks and
 //! gap-filling. Decides by three-way merge against the link's agreed values.
 
-use crate::api::{ActionKind, HostChange, HostItem, Result};
+use crate::api::{ActionKind, HostChange, HostItem, HostPatch, Result};
 use crate::core::convert::to_host;
 use crate::core::fingerprint::of_host_item;
 use crate::core::ids::host_id_for;
@@ -178,9 +178,19 @@ impl Engine<'_> {
             } else {
                 merged.from_ado.join(", ")
             };
+            // Without the host's current item (webhooks, gap-filling) only ADO's changes are
+            // news: a patch, so a host edit not pushed yet survives.
+            let change = if inc.existing.is_none() && !merged.from_ado.is_empty() {
+                HostChange::Patch(HostPatch {
+                    item: target,
+                    parts: merged.from_ado.clone(),
+                })
+            } else {
+                HostChange::Update(target)
+            };
             (
                 ActionKind::Update,
-                HostChange::Update(target),
+                change,
                 format!("ADO changed {fields} (rev {}){conflicts}", wi.rev),
             )
         };

@@ -98,6 +98,18 @@ async fn on_prem_connections_use_basic_auth_and_serve_several_projects() {
         .expect("second project");
     assert_eq!(a.process, "Agile");
     assert_eq!(b.process, "Scrum");
+    assert!(a.can_write && b.can_write, "a full-access user may write");
+    let probes: Vec<_> = s
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.query.contains("validateOnly=true"))
+        .collect();
+    assert_eq!(probes.len(), 2, "one validate-only probe per project");
+    assert!(s.sim.work_item_ids().iter().all(|id| s
+        .sim
+        .work_item(*id)
+        .is_some_and(|w| w["fields"]["System.Title"] != "ado-sync write check")));
     let same_name = s
         .host
         .add_project(&conn.id, "fabrikam BOARD", "Tailspin")

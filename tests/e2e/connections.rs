@@ -184,10 +184,50 @@ async fn missing_permissions_and_unknown_instances_are_typed() {
         .connect("Reader", &cloud(AdoSim::READONLY_PAT))
         .await
         .expect("read-only connect works");
-    s.host
+    let reader = s
+        .host
         .add_project(&conn.id, "Fabrikam", "Fabrikam")
         .await
         .expect("project");
+    assert!(
+        !reader.can_write,
+        "a read-only token is found out when the project is added"
+    );
+    let mapping = s
+        .host
+        .propose_mapping(&reader.id, false)
+        .await
+        .expect("propose");
+    s.host.set_mapping(&reader.id, &mapping).await.expect("map");
+    // ADO -> host works; host -> ADO stops before writing anything, with the reason.
+    s.sim.clear_requests();
+    let mut pull = sync_request(&reader.id, SyncDirection::AdoToHost);
+    pull.dry_run = true;
+    s.host.sync_once(&pull).await.expect("reading works");
+    let mut items = s.workspace.item_list();
+    items.truncate(3);
+    let push = SyncRequest {
+        host_items: items,
+        ..sync_request(&reader.id, SyncDirection::HostToAdo)
+    };
+    let denied = s.host.sync_once(&push).await.unwrap_err();
+    assert!(
+        matches!(&denied, CallError::Plugin(SyncError::PermissionDenied(m)) if m.contains("vso.work_write")),
+        "{denied:?}"
+    );
+    let writes: Vec<String> = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.method != "GET" && !r.path.ends_with("/wiql") && !r.path.ends_with("workitemsbatch")
+        })
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect();
+    assert!(
+        writes.iter().all(|w| w.contains("validateOnly=true")),
+        "only validate-only probes: {writes:?}"
+    );
     let outcome = s
         .host
         .provision_webhook(&conn.id, "https://sync.acme.example")

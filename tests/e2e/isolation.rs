@@ -1,6 +1,6 @@
-//! Guest isolation: a call past its deadline, a guest that outgrows its memory limit, and an
-//! egress attempt outside the allow-list each give the host a typed error; the host survives and
-//! the next call works.
+//! Guest isolation: a call past its deadline, a guest that outgrows its memory limit, a trap in
+//! the guest, and an egress attempt outside the allow-list each give the host a typed error; the
+//! host survives and the next call works.
 
 use ado_sync_e2e::*;
 use ado_sync_host::ado_sim::AdoSim;
@@ -94,4 +94,57 @@ async fn a_guest_that_outgrows_its_memory_gets_a_typed_error() {
     // The host is fine, and the next (small) call succeeds.
     let listed = host.list_connections().await.expect("next call works");
     assert_eq!(listed.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_in_the_guest_is_typed_and_the_next_call_works() {
+    let sim = AdoSim::start_seeded().await;
+    // A tight native stack for guest code: deep recursion in the guest (serde parsing a body
+    // nested 120 deep, which the default stack takes) exhausts it and the guest traps.
+    let tight = Limits {
+        max_wasm_stack: 16 << 10,
+        ..Limits::default()
+    };
+    let host = host_with(tight, &sim).await;
+    integrate(&host).await;
+    let path = host.webhook_path().await.expect("path");
+    let delivery = |body: Vec<u8>| WebhookRequest {
+        path: path.clone(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body,
+    };
+    let storage_before = host.storage().dump().expect("dump");
+    let nested = format!("{}{}", "[".repeat(120), "]".repeat(120)).into_bytes();
+    let err = host
+        .handle_webhook(&delivery(nested.clone()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Host(HostError::Trap(m)) if m.contains("call stack exhausted")),
+        "{err:?}"
+    );
+    assert_eq!(
+        host.storage().dump().expect("dump"),
+        storage_before,
+        "nothing half-written"
+    );
+    // The host survives: the next calls on the same host work.
+    let conns = host.list_connections().await.expect("next call works");
+    assert_eq!(conns.len(), 1);
+    let typed = host
+        .handle_webhook(&delivery(b"{\"eventType\": 1}".to_vec()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(typed, CallError::Plugin(SyncError::BadPayload(_))),
+        "{typed:?}"
+    );
+    // With the default stack the same body is a typed bad payload, not a trap.
+    let roomy = host_with(Limits::default(), &sim).await;
+    integrate(&roomy).await;
+    let err = roomy.handle_webhook(&delivery(nested)).await.unwrap_err();
+    assert!(
+        matches!(err, CallError::Plugin(SyncError::BadPayload(_))),
+        "{err:?}"
+    );
 }

@@ -29,6 +29,8 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Instances that may run at once (the pooling allocator's pool size).
     pub max_concurrent_instances: u32,
+    /// Native stack the guest's code may use; deeper recursion traps the call.
+    pub max_wasm_stack: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +39,7 @@ impl Default for Limits {
             call_timeout: Duration::from_secs(600),
             memory_bytes: 512 << 20,
             max_concurrent_instances: 32,
+            max_wasm_stack: 512 << 10,
         }
     }
 }
@@ -61,6 +64,7 @@ fn engine_for(limits: &Limits) -> Result<Engine, HostError> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    config.max_wasm_stack(limits.max_wasm_stack);
     let mut pool = PoolingAllocationConfig::default();
     let n = limits.max_concurrent_instances;
     pool.total_component_instances(n);

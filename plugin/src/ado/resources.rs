@@ -315,6 +315,29 @@ impl AdoClient<'_> {
             .ok_or_else(|| bad("create returned no body"))
     }
 
+    /// Whether these credentials may create work items of `work_item_type` in `project`: a
+    /// validate-only create (ADO saves nothing). A rule failure (400) still means the write was
+    /// allowed; 401 and 403 mean the token lacks the scope or the user the permission.
+    pub fn can_create_work_items(&self, project: &str, work_item_type: &str) -> Result<bool> {
+        let path = format!(
+            "{}/_apis/wit/workitems/${}?validateOnly=true",
+            seg(project),
+            seg(work_item_type)
+        );
+        let ops = [PatchOp::add(
+            "/fields/System.Title",
+            json!("ado-sync write check"),
+        )];
+        let body = PatchOp::to_json(&ops);
+        match self.send(&self.request("POST", &path, Some(("application/json-patch+json", &body))))
+        {
+            Ok(_) => Ok(true),
+            Err(SyncError::PermissionDenied(_) | SyncError::AuthFailed(_)) => Ok(false),
+            Err(SyncError::AdoError(f)) if f.status == 400 => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Update a work item (the patch should start with `test /rev`).
     pub fn update_work_item(&self, id: i64, ops: &[PatchOp]) -> Result<Value> {
         let body = PatchOp::to_json(ops);

@@ -55,7 +55,8 @@ pub struct PatchOp {
 }
 
 impl PatchOp {
-    fn add(path: impl Into<String>, value: Value) -> Self {
+    /// Set the value at `path`.
+    pub fn add(path: impl Into<String>, value: Value) -> Self {
         PatchOp {
             op: "add",
             path: path.into(),

@@ -359,6 +359,7 @@ impl Engine<'_> {
             project_id: i.project_id.clone(),
             project_name: i.project_name.clone(),
             process: i.process.clone(),
+            can_write: i.can_write,
             mapped: self
                 .store()
                 .get::<serde_json::Value>(&keys::mapping(&i.id))?
@@ -398,15 +399,19 @@ impl Engine<'_> {
                 found.name, dup.name
             )));
         }
-        let record = IntegrationRecord {
+        let mut record = IntegrationRecord {
             id: short_id("i", &[&conn.id, &found.id]),
             name: name.to_string(),
             connection_id: conn.id.clone(),
             project_id: found.id.clone(),
             project_name: found.name.clone(),
             process: found.process.clone(),
+            can_write: true,
         };
         let mut discovery = client.discover(&found)?;
+        if let Some(ty) = discovery.work_item_types.first() {
+            record.can_write = client.can_create_work_items(&found.name, &ty.name)?;
+        }
         discovery.integration_id = record.id.clone();
         self.store().put(&keys::discovery(&record.id), &discovery)?;
         self.store().put(&keys::integration(&record.id), &record)?;

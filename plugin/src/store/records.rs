@@ -42,6 +42,14 @@ pub struct IntegrationRecord {
     pub project_name: String,
     /// Process template.
     pub process: String,
+    /// Whether the credentials may write work items in the project (records from before the
+    /// check was made count as yes).
+    #[serde(default = "yes")]
+    pub can_write: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The memory of the sync for one linked pair.

@@ -291,6 +291,7 @@ pub fn configured() -> (MemKv, MemVault) {
             project_id: s(PROJECT_ID),
             project_name: s(PROJECT),
             process: s("Agile"),
+            can_write: true,
         },
     );
     put(&keys::discovery(INTEGRATION), &discovery);

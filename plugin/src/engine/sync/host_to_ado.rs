@@ -34,12 +34,36 @@ struct Pushed {
 }
 
 impl Engine<'_> {
+    /// A project found read-only when it was added is checked again (the token may have been
+    /// replaced since); still read-only, the push stops before it writes anything.
+    fn ensure_writable(&self, ctx: &IntegrationContext, client: &AdoClient) -> Result<()> {
+        if ctx.integration.can_write {
+            return Ok(());
+        }
+        let Some(ty) = ctx.discovery.work_item_types.first() else {
+            return Ok(());
+        };
+        if !client.can_create_work_items(&ctx.integration.project_name, &ty.name)? {
+            return Err(SyncError::PermissionDenied(format!(
+                "the credentials of this connection may not write work items in project '{}' \
+                 (a PAT needs the scope vso.work_write); host → ADO sync is not possible",
+                ctx.integration.project_name
+            )));
+        }
+        let mut record = ctx.integration.clone();
+        record.can_write = true;
+        self.store()
+            .put(&keys::integration(&record.id), &record)
+            .map(|_| ())
+    }
+
     pub(super) fn host_to_ado(
         &self,
         ctx: &IntegrationContext,
         client: &AdoClient,
         request: &SyncRequest,
     ) -> Result<SyncOutcome> {
+        self.ensure_writable(ctx, client)?;
         let store = self.store();
         let mut tally = Tally::default();
         let in_scope = |h: &HostItem| match &request.host_scope {

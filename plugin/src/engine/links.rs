@@ -6,7 +6,7 @@ use crate::core::fingerprint::of_host_item;
 use crate::engine::context::IntegrationContext;
 use crate::engine::Engine;
 use crate::store::keys;
-use crate::store::records::{HistoryRecord, LinkRecord, HISTORY_LIMIT};
+use crate::store::records::{HistoryRecord, LinkRecord, RawHistoryRecord, HISTORY_LIMIT};
 use crate::store::Store;
 
 /// A link as read, with its storage version (for compare-and-swap).
@@ -127,15 +127,18 @@ impl Engine<'_> {
             (None, Some(w)) => format!("wi-{w}"),
             (None, None) => return,
         };
+        let Ok(raw) = serde_json::value::to_raw_value(&entry) else {
+            return;
+        };
         let store = self.store();
         let key = keys::history(connection, &item);
         for _ in 0..3 {
-            let (mut record, version) = match store.get::<HistoryRecord>(&key) {
+            let (mut record, version) = match store.get::<RawHistoryRecord>(&key) {
                 Ok(Some((r, v))) => (r, Some(v)),
-                Ok(None) => (HistoryRecord { entries: vec![] }, None),
+                Ok(None) => (RawHistoryRecord { entries: vec![] }, None),
                 Err(_) => return,
             };
-            record.entries.insert(0, entry.clone());
+            record.entries.insert(0, raw.clone());
             record.entries.truncate(HISTORY_LIMIT);
             if let Ok(true) = store.put_if(&key, version, &record) {
                 return;

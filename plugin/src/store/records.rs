@@ -97,6 +97,15 @@ pub struct HistoryRecord {
     pub entries: Vec<HistoryEntry>,
 }
 
+/// A history record as stored, its entries left unparsed: prepending one only has to find where
+/// each entry ends, not build them (for a busy item, parsing and re-writing its 50 entries was
+/// the largest part of a webhook delivery's work).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RawHistoryRecord {
+    /// Newest first, at most [`HISTORY_LIMIT`], as JSON.
+    pub entries: Vec<Box<serde_json::value::RawValue>>,
+}
+
 /// Decisions kept per item.
 pub const HISTORY_LIMIT: usize = 50;
 

@@ -21,7 +21,6 @@ use ado_sync_host::{Limits, PluginHost, Runtime};
 use ado_sync_plugin::api as p;
 use ado_sync_plugin::engine::Engine;
 use ado_sync_plugin::native::{MemoryKv, MemoryVault, NativeHttp};
-use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -715,16 +714,8 @@ async fn push_once(kind: Kind, runtime: &Arc<Runtime>, items: &[h::HostItem]) ->
 // (3): webhooks.
 
 fn credential(sim: &AdoSim, event: &Value) -> String {
-    let id = event["subscriptionId"]
-        .as_str()
-        .expect("delivered through a subscription");
-    let inputs = sim.subscription_consumer_inputs(id).expect("subscription");
-    let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
-    let pass = inputs["basicAuthPassword"].as_str().unwrap_or_default();
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-    )
+    sim.delivery_authorization(event)
+        .expect("delivered through a subscription with a credential")
 }
 
 /// Deliveries per `handle-batch` call in the batched webhook figure.

@@ -20,7 +20,6 @@ use ado_sync_host::imports::secrets::MemoryVault;
 use ado_sync_host::imports::storage::{MemoryStorage, Storage};
 use ado_sync_host::workspace::{sample, Workspace};
 use ado_sync_host::{CallError, PluginHost};
-use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -265,20 +264,13 @@ fn step_input(step: &str, sim: &AdoSim, pin_connect_clock: Option<&str>) -> Valu
                 .find(|e| e["eventType"] == "workitem.updated")
                 .expect("the simulator emitted workitem.updated");
             // ADO sends the subscription's basic-auth credential (set by `provision`).
-            let subscription = event["subscriptionId"]
-                .as_str()
+            let auth = sim
+                .delivery_authorization(&event)
                 .expect("delivered through a provisioned subscription");
-            let inputs = sim
-                .subscription_consumer_inputs(subscription)
-                .expect("subscription");
-            let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
-            let password = inputs["basicAuthPassword"].as_str().unwrap_or_default();
-            let auth =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             json!({
                 "headers": [
                     ["Content-Type", "application/json; charset=utf-8"],
-                    ["Authorization", format!("Basic {auth}")],
+                    ["Authorization", auth],
                 ],
                 "body": event.to_string(),
             })

@@ -433,17 +433,8 @@ impl Scenario {
 
 /// The Authorization header ADO sends with deliveries of `event`'s subscription.
 pub fn delivery_credential(sim: &AdoSim, event: &serde_json::Value) -> String {
-    use base64::Engine as _;
-    let id = event["subscriptionId"]
-        .as_str()
-        .expect("delivered through a subscription");
-    let inputs = sim.subscription_consumer_inputs(id).expect("subscription");
-    let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
-    let pass = inputs["basicAuthPassword"].as_str().unwrap_or_default();
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-    )
+    sim.delivery_authorization(event)
+        .expect("delivered through a subscription with a credential")
 }
 
 /// A webhook delivery of `body` to `path`, with `auth` as its Authorization header.

@@ -138,6 +138,22 @@ impl AdoSim {
         out
     }
 
+    /// The headers ADO sends with the delivery of `event` (its subscription's credential and
+    /// custom headers); `None` when no subscription produced it.
+    pub fn delivery_headers_for(&self, event: &Value) -> Option<Vec<(String, String)>> {
+        let sid = event.get("subscriptionId").and_then(Value::as_str)?;
+        self.subscription_consumer_inputs(sid)
+            .map(|inputs| delivery_headers(&inputs))
+    }
+
+    /// The `Authorization` value ADO sends with the delivery of `event`, if any.
+    pub fn delivery_authorization(&self, event: &Value) -> Option<String> {
+        self.delivery_headers_for(event)?
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v)
+    }
+
     async fn deliver_one(&self, event: Value) -> DeliveryResult {
         let Some(sid) = event
             .get("subscriptionId")

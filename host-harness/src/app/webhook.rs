@@ -43,32 +43,10 @@ impl App {
     /// transaction before this returns, so an acknowledged delivery is never lost, and an
     /// unacknowledged one leaves no trace (ADO's retry is applied afresh).
     pub async fn handle_webhook(&self, request: &WebhookRequest) -> AppResult<Delivery> {
-        let mut ws = self.workspace.lock().await;
-        let unit = self.storage.begin()?;
-        match self.host.handle_webhook(request).await {
-            Ok(WebhookOutcome::Applied(changes)) => {
-                let applied = self.apply(&mut ws, &changes, Some(unit))?;
-                Ok(Delivery::Applied {
-                    changes: changes.len(),
-                    applied,
-                })
-            }
-            Ok(WebhookOutcome::Ignored(reason)) => {
-                unit.commit()?;
-                Ok(Delivery::Ignored {
-                    reason: kebab(&format!("{reason:?}")),
-                })
-            }
-            Err(crate::CallError::Plugin(e)) => {
-                // The plugin counts rejected deliveries; keep the counters.
-                unit.commit()?;
-                Err(AppError::Plugin(e))
-            }
-            Err(e) => {
-                unit.rollback();
-                Err(e.into())
-            }
-        }
+        self.handle_webhooks(std::slice::from_ref(request))
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(AppError::Io("the component gave no outcome".into())))
     }
 
     /// Handle deliveries in one component call: the plugin's writes and every workspace change

@@ -177,18 +177,9 @@ pub async fn run(component: &Path, db: &Path) -> anyhow::Result<DemoReport> {
     let path = host.webhook_path().await.map_err(plugin)?;
     let mut webhook_outcomes = Vec::new();
     for event in sim.drain_events() {
-        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-        if let Some(inputs) = event["subscriptionId"]
-            .as_str()
-            .and_then(|id| sim.subscription_consumer_inputs(id))
-        {
-            let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
-            let password = inputs["basicAuthPassword"].as_str().unwrap_or_default();
-            use base64::Engine as _;
-            let token =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            headers.push(("authorization".to_string(), format!("Basic {token}")));
-        }
+        let headers = sim
+            .delivery_headers_for(&event)
+            .unwrap_or_else(|| vec![("content-type".to_string(), "application/json".to_string())]);
         let delivery = WebhookRequest {
             path: path.clone(),
             headers,

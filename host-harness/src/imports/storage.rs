@@ -296,22 +296,18 @@ impl Storage for SqliteStorage {
     }
     fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
         let conn = lock(&self.conn)?;
-        // A range on the primary key instead of a scan of every record; the substr test keeps
-        // it exact.
-        let (sql_text, upper) = match prefix_upper_bound(prefix) {
-            Some(upper) => (LIST_RANGE, upper),
-            None => (
-                "SELECT key FROM plugin_kv WHERE key >= ?1 AND ?2 = ?2 \
-                 AND substr(key, 1, length(?1)) = ?1 ORDER BY key",
-                String::new(),
-            ),
+        // A range on the primary key instead of a scan of every record.
+        let keys = match prefix_upper_bound(prefix) {
+            Some(upper) => conn.prepare_cached(LIST_RANGE).and_then(|mut s| {
+                s.query_map(rusqlite::params![prefix, upper], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            }),
+            None => conn.prepare_cached(LIST_FROM).and_then(|mut s| {
+                s.query_map([prefix], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            }),
         };
-        let mut stmt = conn.prepare_cached(sql_text).map_err(sql)?;
-        let rows = stmt
-            .query_map(rusqlite::params![prefix, upper], |r| r.get::<_, String>(0))
-            .map_err(sql)?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(sql)
+        keys.map_err(sql)
     }
     fn compare_and_swap(
         &self,
@@ -357,6 +353,10 @@ impl Storage for SqliteStorage {
 
 /// Keys from ?1 (a prefix) up to ?2 (its upper bound), on the primary key index.
 const LIST_RANGE: &str = "SELECT key FROM plugin_kv WHERE key >= ?1 AND key < ?2 \
+     AND substr(key, 1, length(?1)) = ?1 ORDER BY key";
+
+/// Keys from ?1 (a prefix with no upper bound: only U+10FFFF characters, or empty) on.
+const LIST_FROM: &str = "SELECT key FROM plugin_kv WHERE key >= ?1 \
      AND substr(key, 1, length(?1)) = ?1 ORDER BY key";
 
 /// The least string above every string that starts with `prefix`: the prefix with its last

@@ -42,6 +42,8 @@ struct Plan {
     quick: bool,
     /// `--only-webhooks`: just figure (3), e.g. under a profiler.
     only_webhooks: bool,
+    /// `--only-push`: just figure (2).
+    only_push: bool,
     main: usize,
     scaling: Vec<usize>,
     push: usize,
@@ -59,6 +61,7 @@ impl Plan {
             return Plan {
                 quick: true,
                 only_webhooks: has("--only-webhooks"),
+                only_push: has("--only-push"),
                 main: 1_000,
                 scaling: vec![200, 1_000],
                 push: 500,
@@ -75,6 +78,7 @@ impl Plan {
         Plan {
             quick: false,
             only_webhooks: has("--only-webhooks"),
+            only_push: has("--only-push"),
             main: 10_000,
             scaling,
             push: 10_000,
@@ -829,6 +833,41 @@ fn compile_figures(bytes: &[u8], reps: usize) -> (Duration, Duration, Duration, 
     )
 }
 
+/// (2): host → ADO push of new items, both sides.
+async fn push_figures(runtime: &Arc<Runtime>, plan: &Plan) {
+    println!();
+    println!(
+        "(2) host -> ADO push of {} new items (Epic > Feature > Story)",
+        plan.push
+    );
+    let items = new_host_items(plan.push);
+    let (mut best_w, mut best_n): (Option<PushRun>, Option<PushRun>) = (None, None);
+    for _ in 0..if plan.quick { 1 } else { 2 } {
+        let w = push_once(Kind::Wasm, runtime, &items).await;
+        if best_w.as_ref().is_none_or(|b| w.time < b.time) {
+            best_w = Some(w);
+        }
+        let n = push_once(Kind::Native, runtime, &items).await;
+        if best_n.as_ref().is_none_or(|b| n.time < b.time) {
+            best_n = Some(n);
+        }
+    }
+    let (pw, pn) = (best_w.expect("wasm push"), best_n.expect("native push"));
+    for (name, r) in [("wasm", &pw), ("native", &pn)] {
+        println!(
+            "  {name:<7} {:>10.1} ms  {:>7.1} us/item  requests/item {:.2}  ({})",
+            ms(r.time),
+            us(r.time) / plan.push as f64,
+            r.shape.total() as f64 / plan.push as f64,
+            r.shape.describe()
+        );
+    }
+    println!(
+        "  ratio   {:.2}x   (targets: <= 1 request per create, wasm/native <= 1.2x)",
+        ratio(pw.time, pn.time)
+    );
+}
+
 /// (3): webhook deliveries, one per call and batched, both sides.
 async fn webhook_figures(runtime: &Arc<Runtime>, plan: &Plan) {
     println!();
@@ -900,6 +939,10 @@ async fn main() {
 
     if plan.only_webhooks {
         webhook_figures(&runtime, &plan).await;
+        return;
+    }
+    if plan.only_push {
+        push_figures(&runtime, &plan).await;
         return;
     }
 
@@ -983,37 +1026,7 @@ async fn main() {
     };
 
     // (2)
-    println!();
-    println!(
-        "(2) host -> ADO push of {} new items (Epic > Feature > Story)",
-        plan.push
-    );
-    let items = new_host_items(plan.push);
-    let (mut best_w, mut best_n): (Option<PushRun>, Option<PushRun>) = (None, None);
-    for _ in 0..if plan.quick { 1 } else { 2 } {
-        let w = push_once(Kind::Wasm, &runtime, &items).await;
-        if best_w.as_ref().is_none_or(|b| w.time < b.time) {
-            best_w = Some(w);
-        }
-        let n = push_once(Kind::Native, &runtime, &items).await;
-        if best_n.as_ref().is_none_or(|b| n.time < b.time) {
-            best_n = Some(n);
-        }
-    }
-    let (pw, pn) = (best_w.expect("wasm push"), best_n.expect("native push"));
-    for (name, r) in [("wasm", &pw), ("native", &pn)] {
-        println!(
-            "  {name:<7} {:>10.1} ms  {:>7.1} us/item  requests/item {:.2}  ({})",
-            ms(r.time),
-            us(r.time) / plan.push as f64,
-            r.shape.total() as f64 / plan.push as f64,
-            r.shape.describe()
-        );
-    }
-    println!(
-        "  ratio   {:.2}x   (targets: <= 1 request per create, wasm/native <= 1.2x)",
-        ratio(pw.time, pn.time)
-    );
+    push_figures(&runtime, &plan).await;
 
     // (3)
     webhook_figures(&runtime, &plan).await;

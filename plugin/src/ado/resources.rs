@@ -298,6 +298,22 @@ impl AdoClient<'_> {
         self.get(&format!("_apis/wit/workitems/{id}?$expand=relations"))
     }
 
+    /// The request creating a work item of `work_item_type`.
+    pub fn create_request(
+        &self,
+        project: &str,
+        work_item_type: &str,
+        ops: &[PatchOp],
+    ) -> crate::ports::HttpRequest {
+        let path = format!(
+            "{}/_apis/wit/workitems/${}",
+            seg(project),
+            seg(work_item_type)
+        );
+        let body = PatchOp::to_json(ops);
+        self.request("POST", &path, Some(("application/json-patch+json", &body)))
+    }
+
     /// Create a work item of `work_item_type`.
     pub fn create_work_item(
         &self,
@@ -305,14 +321,12 @@ impl AdoClient<'_> {
         work_item_type: &str,
         ops: &[PatchOp],
     ) -> Result<Value> {
-        let path = format!(
-            "{}/_apis/wit/workitems/${}",
-            seg(project),
-            seg(work_item_type)
-        );
-        let body = PatchOp::to_json(ops);
-        self.send(&self.request("POST", &path, Some(("application/json-patch+json", &body))))?
-            .ok_or_else(|| bad("create returned no body"))
+        Self::created(self.send(&self.create_request(project, work_item_type, ops)))
+    }
+
+    /// The created work item in a create's answer.
+    pub fn created(answer: Result<Option<Value>>) -> Result<Value> {
+        answer?.ok_or_else(|| bad("create returned no body"))
     }
 
     /// Whether these credentials may create work items of `work_item_type` in `project`: a

@@ -31,6 +31,31 @@ pub fn parents_first(items: &[(i64, Option<i64>)]) -> Vec<usize> {
     out
 }
 
+/// Indexes of `items` level by level: roots (and items whose parent is not in the set) first,
+/// then their children, and so on; within a level the order of `items` is kept. Items of one
+/// level do not depend on each other, so they can be written concurrently.
+pub fn level_by_level(items: &[(i64, Option<i64>)]) -> Vec<usize> {
+    let order = parents_first(items);
+    let index: HashMap<i64, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i))
+        .collect();
+    let mut depth: HashMap<usize, usize> = HashMap::new();
+    for &i in &order {
+        // Parents come first, so a parent in the set already has its depth (a cycle does not).
+        let d = items[i]
+            .1
+            .and_then(|p| index.get(&p))
+            .and_then(|p| depth.get(p))
+            .map_or(0, |d| d + 1);
+        depth.insert(i, d);
+    }
+    let mut by_level = order;
+    by_level.sort_by_key(|i| depth.get(i).copied().unwrap_or(0));
+    by_level
+}
+
 /// Releases items parents first while they arrive in batches, so a sync can decide each batch
 /// as it is read instead of holding every item: an item waits only while its parent is still
 /// expected (part of the run and not released yet).
@@ -131,6 +156,23 @@ mod tests {
         assert!(s.push(2, Some(1), 2).is_empty());
         assert_eq!(s.push(3, None, 3), vec![3]);
         assert_eq!(s.finish(), vec![1, 2]);
+    }
+
+    #[test]
+    fn levels_come_one_after_the_other() {
+        let items = [
+            (1, None),
+            (2, Some(1)),
+            (3, Some(2)),
+            (4, None),
+            (5, Some(4)),
+            (6, Some(99)),
+            (7, Some(8)),
+            (8, Some(7)),
+        ];
+        let order: Vec<i64> = level_by_level(&items).iter().map(|&i| items[i].0).collect();
+        // 7 and 8 form a cycle: one of them counts as a root, the other follows it.
+        assert_eq!(order, vec![1, 4, 6, 8, 2, 5, 7, 3]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! ADO" and "link stored" is reconciled without a duplicate; updates start with `test /rev` and
 //! are re-merged and retried when ADO moved on; host deletes follow the delete policy.
 
+use super::creates::{PlannedCreate, Pushed, CREATES_IN_FLIGHT};
 use super::{parse_cursor, Tally};
 use crate::ado::AdoClient;
 use crate::api::{
@@ -11,7 +12,7 @@ use crate::api::{
 use crate::core::convert::{marker_tag, to_ado, to_host, PatchOp};
 use crate::core::fingerprint::of_host_item;
 use crate::core::merge::merge;
-use crate::core::order::parents_first;
+use crate::core::order::level_by_level;
 use crate::core::query::quote;
 use crate::core::work_item::WorkItem;
 use crate::engine::context::IntegrationContext;
@@ -26,12 +27,6 @@ use std::collections::{HashMap, HashSet};
 
 /// Attempts of one update when ADO keeps moving on (stale rev).
 const UPDATE_ATTEMPTS: usize = 3;
-
-struct Pushed {
-    action: ActionKind,
-    work_item: Option<i64>,
-    reason: String,
-}
 
 impl Engine<'_> {
     /// A project found read-only when it was added is checked again (the token may have been
@@ -65,7 +60,6 @@ impl Engine<'_> {
     ) -> Result<SyncOutcome> {
         self.ensure_writable(ctx, client)?;
         let store = self.store();
-        let mut tally = Tally::default();
         let in_scope = |h: &HostItem| match &request.host_scope {
             HostScope::WholeWorkspace => true,
             HostScope::Sprints(s) => h.sprint.as_ref().is_some_and(|x| s.contains(x)),
@@ -79,7 +73,8 @@ impl Engine<'_> {
             .enumerate()
             .map(|(i, h)| (h.id.as_str(), i as i64))
             .collect();
-        let order = parents_first(
+        // Level by level, so the creates of a level can travel together.
+        let order = level_by_level(
             &candidates
                 .iter()
                 .enumerate()
@@ -100,12 +95,14 @@ impl Engine<'_> {
             .map(|n| start.saturating_add(n as usize).min(order.len()))
             .unwrap_or(order.len());
         let now = self.http.now_rfc3339();
-        let mut created: HashMap<String, i64> = HashMap::new();
-        let mut failed: HashSet<String> = HashSet::new();
+        let mut run = PushRun::default();
+        // Plain creates wait in a wave and go to ADO together; a wave is sent before an item
+        // whose parent is in it (the child needs the parent's work item id).
+        let mut wave: Vec<PlannedCreate> = Vec::new();
         for &i in &order[start..end] {
             let item = candidates[i];
             if ctx.map_context().ado_type_of(&item.item_type).is_none() {
-                tally.record(
+                run.tally.record(
                     ActionKind::Skip,
                     Some(item.id.clone()),
                     None,
@@ -114,6 +111,15 @@ impl Engine<'_> {
                 );
                 continue;
             }
+            if item
+                .parent
+                .as_ref()
+                .is_some_and(|p| wave.iter().any(|w| &w.item.id == p))
+            {
+                let sent = self.send_creates(ctx, client, &store, std::mem::take(&mut wave), &now);
+                run.note_all(sent);
+            }
+            let (created, failed) = (&run.created, &run.failed);
             let parent = match &item.parent {
                 None => None,
                 Some(p) => match created.get(p) {
@@ -126,36 +132,41 @@ impl Engine<'_> {
             // it never would). It waits for the next run instead.
             if let (None, Some(p)) = (parent, item.parent.as_ref().filter(|p| failed.contains(*p)))
             {
-                failed.insert(item.id.clone());
-                tally.fail(
-                    Some(item.id.clone()),
-                    None,
-                    &item.item_type,
-                    SyncError::NotFound(format!(
-                        "its parent {p} could not be pushed in this run; it follows on the next run"
-                    )),
-                );
+                let e = SyncError::NotFound(format!(
+                    "its parent {p} could not be pushed in this run; it follows on the next run"
+                ));
+                run.note(item, Err(e));
                 continue;
             }
-            match self.push_item(ctx, client, &store, item, parent, request.dry_run, &now) {
-                Ok(p) => {
-                    if let Some(id) = p.work_item {
-                        created.insert(item.id.clone(), id);
+            let plain = if request.dry_run {
+                Ok(false)
+            } else {
+                self.is_plain_create(ctx, &store, item)
+            };
+            match plain.and_then(|plain| {
+                plain
+                    .then(|| self.plan_create(ctx, item, parent))
+                    .transpose()
+            }) {
+                Ok(Some(plan)) => {
+                    wave.push(plan);
+                    if wave.len() >= CREATES_IN_FLIGHT {
+                        let sent =
+                            self.send_creates(ctx, client, &store, std::mem::take(&mut wave), &now);
+                        run.note_all(sent);
                     }
-                    tally.record(
-                        p.action,
-                        Some(item.id.clone()),
-                        p.work_item,
-                        &item.item_type,
-                        p.reason,
-                    );
                 }
-                Err(e) => {
-                    failed.insert(item.id.clone());
-                    tally.fail(Some(item.id.clone()), None, &item.item_type, e)
+                Ok(None) => {
+                    let pushed =
+                        self.push_item(ctx, client, &store, item, parent, request.dry_run, &now);
+                    run.note(item, pushed);
                 }
+                Err(e) => run.note(item, Err(e)),
             }
         }
+        let sent = self.send_creates(ctx, client, &store, wave, &now);
+        run.note_all(sent);
+        let mut tally = run.tally;
         // Deletions are only knowable when the host handed us everything in scope.
         if end == order.len() {
             self.apply_host_deletes(ctx, client, &store, request, &mut tally)?;
@@ -359,54 +370,20 @@ impl Engine<'_> {
             store.delete(&pending_key)?;
         }
         if link.is_none() && adopted.is_none() {
-            let (ado_type, mut ops) = to_ado(&map, item, None, parent)?;
             if dry_run {
+                let (ado_type, _) = to_ado(&map, item, None, parent)?;
                 return Ok(Pushed {
                     action: ActionKind::Create,
                     work_item: None,
                     reason: format!("would create a {ado_type}"),
                 });
             }
-            ops.retain(|o| o.path != "/fields/System.Tags");
-            ops.push(PatchOp {
-                op: "add",
-                path: "/fields/System.Tags".into(),
-                value: Some(json!(tags_with_marker(item, &marker))),
-            });
-            store.put(
-                &pending_key,
-                &PendingCreate {
-                    host_id: item.id.clone(),
-                    marker: marker.clone(),
-                    at: now.to_string(),
-                },
-            )?;
-            let created = WorkItem::from_json(&client.create_work_item(
-                &ctx.integration.project_name,
-                &ado_type,
-                &ops,
-            )?)?;
-            let ado_side = to_host(&map, &created, item.id.clone(), item.parent.clone(), None)?
-                .unwrap_or_else(|| item.clone());
-            ctx.save_link(
-                store,
-                LinkValues {
-                    host_id: &item.id,
-                    work_item: created.id,
-                    ado_rev: created.rev,
-                    base: item.clone(),
-                    ado_side: &ado_side,
-                    host_side: item,
-                },
-                None,
-                now,
-            )?;
-            store.delete(&pending_key)?;
-            return Ok(Pushed {
-                action: ActionKind::Create,
-                work_item: Some(created.id),
-                reason: format!("created {ado_type} {}", created.id),
-            });
+            let plan = self.plan_create(ctx, item, parent)?;
+            return self
+                .send_creates(ctx, client, store, vec![plan], now)
+                .pop()
+                .map(|(_, pushed)| pushed)
+                .unwrap_or_else(|| Err(SyncError::Internal("no result for the create".into())));
         }
         if let Some((l, _)) = &link {
             if of_host_item(item) == of_host_item(&l.base) && !l.deleted_in_ado {
@@ -543,8 +520,42 @@ impl Engine<'_> {
     }
 }
 
-fn tags_with_marker(item: &HostItem, marker: &str) -> String {
-    let mut tags = item.tags.clone();
-    tags.push(marker.to_string());
-    crate::core::values::format_tags(&tags)
+/// The decisions of a push so far.
+#[derive(Default)]
+struct PushRun {
+    tally: Tally,
+    /// Work items created in this run, by host id.
+    created: HashMap<String, i64>,
+    /// Host items that failed in this run (their children wait for the next run).
+    failed: HashSet<String>,
+}
+
+impl PushRun {
+    fn note(&mut self, item: &HostItem, pushed: Result<Pushed>) {
+        match pushed {
+            Ok(p) => {
+                if let Some(id) = p.work_item {
+                    self.created.insert(item.id.clone(), id);
+                }
+                self.tally.record(
+                    p.action,
+                    Some(item.id.clone()),
+                    p.work_item,
+                    &item.item_type,
+                    p.reason,
+                );
+            }
+            Err(e) => {
+                self.failed.insert(item.id.clone());
+                self.tally
+                    .fail(Some(item.id.clone()), None, &item.item_type, e)
+            }
+        }
+    }
+
+    fn note_all(&mut self, sent: Vec<(&HostItem, Result<Pushed>)>) {
+        for (item, pushed) in sent {
+            self.note(item, pushed);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! One-time sync in both directions, in pages with a cursor, with a report and per-item history.
 
 mod ado_to_host;
+mod creates;
 mod host_to_ado;
 pub mod incoming;
 

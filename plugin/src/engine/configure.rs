@@ -425,9 +425,10 @@ impl Engine<'_> {
         for key in store.keys(&keys::links(&record.connection_id))? {
             if let Some(link) = store.value::<LinkRecord>(&key).ok().flatten() {
                 if link.integration_id == id {
+                    // The record before its index: a record never lacks its index.
+                    store.delete(&key)?;
                     store.delete(&keys::link_by_host(&record.connection_id, &link.host_id))?;
                     store.delete(&keys::history(&record.connection_id, &link.host_id))?;
-                    store.delete(&key)?;
                 }
             }
         }

@@ -55,17 +55,21 @@ impl IntegrationContext {
     /// Write a prepared link record: its host index first, then the record itself with
     /// compare-and-swap. The record is the commit point: when any write fails, the link is as
     /// it was (an index entry pointing at the same work item is harmless without its record), so
-    /// the caller can fail the item and a re-run decides it afresh.
+    /// the caller can fail the item and a re-run decides it afresh. A record that existed
+    /// (`previous`) already has its index (written before it, removed after it), so updating it
+    /// writes only the record.
     pub fn put_link(
         &self,
         store: &Store,
         record: &LinkRecord,
         previous: Option<u64>,
     ) -> Result<()> {
-        store.put(
-            &keys::link_by_host(&self.connection.id, &record.host_id),
-            &record.work_item,
-        )?;
+        if previous.is_none() {
+            store.put(
+                &keys::link_by_host(&self.connection.id, &record.host_id),
+                &record.work_item,
+            )?;
+        }
         let key = keys::link_by_work_item(&self.connection.id, record.work_item);
         if !store.put_if(&key, previous, record)? {
             return Err(SyncError::Conflict(format!(
@@ -76,13 +80,13 @@ impl IntegrationContext {
         Ok(())
     }
 
-    /// Remove a link and its host index.
+    /// Remove a link, then its host index (so a record never lacks its index).
     pub fn remove_link(&self, store: &Store, record: &LinkRecord) -> Result<()> {
-        store.delete(&keys::link_by_host(&self.connection.id, &record.host_id))?;
         store.delete(&keys::link_by_work_item(
             &self.connection.id,
             record.work_item,
-        ))
+        ))?;
+        store.delete(&keys::link_by_host(&self.connection.id, &record.host_id))
     }
 }
 

@@ -15,6 +15,8 @@ use crate::engine::sync::incoming::Incoming;
 use crate::engine::Engine;
 use crate::store::keys;
 use crate::store::records::{ConnectionRecord, IntegrationRecord, WebhookRecord};
+use serde::Deserialize as _;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -58,25 +60,81 @@ pub struct Event {
 /// (id = update number; the work item id is `workItemId` or `revision.id`); the others carry the
 /// work item itself.
 pub fn parse_event(body: &Value) -> Result<Event> {
-    let kind = body
-        .get("eventType")
+    parse_delivery(&serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// The parts of a delivery the plugin reads. The rest (messages, dates, the notification's
+/// ids) is skipped while parsing, and the resource is kept as text until its kind is known.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "eventType")]
+    event_type: Option<Value>,
+    #[serde(borrow)]
+    resource: Option<&'a RawValue>,
+    #[serde(rename = "resourceContainers")]
+    resource_containers: Option<Value>,
+}
+
+/// The resource's parts: an update's delta (`fields`) is skipped and its links are only looked
+/// at for their presence; the work item is `revision` (updates) or the resource itself.
+#[derive(serde::Deserialize)]
+struct Resource<'a> {
+    id: Option<Value>,
+    #[serde(rename = "workItemId")]
+    work_item_id: Option<Value>,
+    rev: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    relations: bool,
+    #[serde(borrow)]
+    revision: Option<&'a RawValue>,
+}
+
+/// Whether a key is there at all (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+fn bad_payload(what: &str) -> impl Fn(serde_json::Error) -> SyncError + '_ {
+    move |e| SyncError::BadPayload(format!("{what} is not valid JSON ({e})"))
+}
+
+/// Parse a delivery's body.
+pub fn parse_delivery(body: &[u8]) -> Result<Event> {
+    let envelope: Envelope = serde_json::from_slice(body)
+        .map_err(|e| SyncError::BadPayload(format!("body is not JSON ({e})")))?;
+    let kind = envelope
+        .event_type
+        .as_ref()
         .and_then(Value::as_str)
         .ok_or_else(|| SyncError::BadPayload("missing eventType".into()))?
         .to_string();
-    let resource = body
-        .get("resource")
-        .filter(|r| r.is_object())
+    let raw = envelope
+        .resource
+        .filter(|r| r.get().trim_start().starts_with('{'))
         .ok_or_else(|| SyncError::BadPayload("missing or non-object resource".into()))?;
-    let project_id = body
-        .pointer("/resourceContainers/project/id")
+    let resource: Resource =
+        serde_json::from_str(raw.get()).map_err(bad_payload("the resource"))?;
+    let project_id = envelope
+        .resource_containers
+        .as_ref()
+        .and_then(|c| c.pointer("/project/id"))
         .and_then(Value::as_str)
         .ok_or_else(|| SyncError::BadPayload("missing resourceContainers.project.id".into()))?
         .to_string();
     let positive = |v: Option<&Value>| v.and_then(Value::as_i64).filter(|id| *id > 0);
-    let (work_item, rev, fields) = if kind == "workitem.updated" {
+    let updated = kind == "workitem.updated";
+    // The work item as of the event: an update's revision, or the resource itself.
+    let snapshot_json: Option<Value> = match (updated, resource.revision) {
+        (true, Some(r)) => {
+            Some(serde_json::from_str(r.get()).map_err(bad_payload("the revision"))?)
+        }
+        (true, None) => None,
+        (false, _) => Some(serde_json::from_str(raw.get()).map_err(bad_payload("the resource"))?),
+    };
+    let (work_item, rev) = if updated {
         // `workItemId` 0 or missing is a known artefact of the documented sample: fall back to the
         // revision. Any other non-positive or non-integer value is a malformed payload.
-        let declared = match resource.get("workItemId") {
+        let declared = match &resource.work_item_id {
             None => None,
             Some(v) => match v.as_i64() {
                 Some(0) => None,
@@ -88,36 +146,28 @@ pub fn parse_event(body: &Value) -> Result<Event> {
                 }
             },
         };
+        let revision = snapshot_json.as_ref();
         let id = declared
-            .or_else(|| positive(resource.pointer("/revision/id")))
+            .or_else(|| positive(revision.and_then(|r| r.get("id"))))
             .ok_or_else(|| {
                 SyncError::BadPayload("updated event without resource.workItemId".into())
             })?;
-        let rev = positive(resource.get("rev"))
-            .or_else(|| positive(resource.pointer("/revision/rev")))
+        let rev = positive(resource.rev.as_ref())
+            .or_else(|| positive(revision.and_then(|r| r.get("rev"))))
             .unwrap_or(0);
-        (id, rev, resource.pointer("/revision/fields"))
+        (id, rev)
     } else {
-        let id = positive(resource.get("id"))
+        let id = positive(resource.id.as_ref())
             .ok_or_else(|| SyncError::BadPayload("event without a positive resource.id".into()))?;
-        (
-            id,
-            positive(resource.get("rev")).unwrap_or(0),
-            resource.get("fields"),
-        )
+        (id, positive(resource.rev.as_ref()).unwrap_or(0))
     };
-    let changed_date = fields
-        .and_then(|f| f.get("System.ChangedDate"))
+    let changed_date = snapshot_json
+        .as_ref()
+        .and_then(|s| s.pointer("/fields/System.ChangedDate"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let snapshot_json = if kind == "workitem.updated" {
-        resource.get("revision")
-    } else {
-        Some(resource)
-    };
     let snapshot = snapshot_json
         .filter(|v| v.get("fields").is_some_and(Value::is_object))
-        .cloned()
         .map(|mut v| {
             v["id"] = json!(work_item);
             if v.get("rev").and_then(Value::as_i64).is_none() {
@@ -128,7 +178,7 @@ pub fn parse_event(body: &Value) -> Result<Event> {
     let links_known = snapshot
         .as_ref()
         .is_some_and(|s| s.get("relations").is_some())
-        || (kind == "workitem.updated" && resource.get("relations").is_none());
+        || (updated && !resource.relations);
     Ok(Event {
         kind,
         project_id,
@@ -160,6 +210,8 @@ fn authenticate(expected: Option<&str>, request: &WebhookRequest) -> Result<()> 
 /// What the deliveries of one call share, read once.
 #[derive(Default)]
 struct Deliveries {
+    /// The time of the call: every decision in it is recorded at this time.
+    now: String,
     schema: Option<WorkspaceSchema>,
     integrations: Option<Vec<IntegrationRecord>>,
     credentials: HashMap<String, Option<String>>,
@@ -235,7 +287,10 @@ impl Engine<'_> {
     /// every delivery needs (schema, integrations, delivery credentials, mapping contexts) is
     /// read once, and the health counters are written once per connection.
     pub fn handle_webhooks(&self, requests: &[WebhookRequest]) -> Vec<Result<WebhookOutcome>> {
-        let mut session = Deliveries::default();
+        let mut session = Deliveries {
+            now: self.http.now_rfc3339(),
+            ..Deliveries::default()
+        };
         let outcomes = requests
             .iter()
             .map(|r| self.deliver(&mut session, r))
@@ -280,9 +335,7 @@ impl Engine<'_> {
             }
             None => return Err(SyncError::BadPayload("missing content type".into())),
         }
-        let body: Value = serde_json::from_slice(&request.body)
-            .map_err(|e| SyncError::BadPayload(format!("body is not JSON ({e})")))?;
-        let event = parse_event(&body)?;
+        let event = parse_delivery(&request.body)?;
         let integrations = match &session.integrations {
             Some(i) => i,
             None => session
@@ -317,9 +370,9 @@ impl Engine<'_> {
         let Some(ctx) = session.contexts.get(&integration_id) else {
             return Err(SyncError::Internal("integration context missing".into()));
         };
-        let outcome = self.apply_event(ctx, &event);
+        let outcome = self.apply_event(ctx, &event, &session.now);
         match &outcome {
-            Ok(o) => note.event(o, self.http.now_rfc3339(), event.changed_date.as_deref()),
+            Ok(o) => note.event(o, session.now.clone(), event.changed_date.as_deref()),
             Err(e) => note.rejected(e),
         }
         outcome
@@ -334,10 +387,14 @@ impl Engine<'_> {
         Ok(secret.map(|s| basic_header(&Credentials::UserPassword(DELIVERY_USER, &s))))
     }
 
-    fn apply_event(&self, ctx: &IntegrationContext, event: &Event) -> Result<WebhookOutcome> {
+    fn apply_event(
+        &self,
+        ctx: &IntegrationContext,
+        event: &Event,
+        now: &str,
+    ) -> Result<WebhookOutcome> {
         let store = self.store();
         let link = ctx.link_of_work_item(&store, event.work_item)?;
-        let now = self.http.now_rfc3339();
         let trigger = format!("webhook {}", event.kind);
         match event.kind.as_str() {
             "workitem.created" | "workitem.updated" | "workitem.restored" => {}
@@ -353,6 +410,7 @@ impl Engine<'_> {
                 ctx.put_link(&store, &l, Some(version))?;
                 self.history_entry(
                     ctx,
+                    now,
                     &trigger,
                     ActionKind::Delete,
                     Some(l.host_id.clone()),
@@ -425,12 +483,13 @@ impl Engine<'_> {
                 link: link.clone(),
                 dry_run: false,
             },
-            &now,
+            now,
         )?;
         match decision.change {
             Some(change) => {
                 self.history_entry(
                     ctx,
+                    now,
                     &trigger,
                     decision.action,
                     decision.host_id,
@@ -448,6 +507,7 @@ impl Engine<'_> {
                 };
                 self.history_entry(
                     ctx,
+                    now,
                     &trigger,
                     ActionKind::Skip,
                     decision.host_id,
@@ -459,9 +519,11 @@ impl Engine<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn history_entry(
         &self,
         ctx: &IntegrationContext,
+        at: &str,
         trigger: &str,
         action: ActionKind,
         host_id: Option<String>,
@@ -471,7 +533,7 @@ impl Engine<'_> {
         self.record_history(
             &ctx.connection.id,
             HistoryEntry {
-                at: self.http.now_rfc3339(),
+                at: at.to_string(),
                 trigger: trigger.to_string(),
                 action,
                 host_id,
@@ -855,6 +917,7 @@ impl Engine<'_> {
                             gap_filled += 1;
                             self.history_entry(
                                 &ctx,
+                                &now,
                                 "heal gap-fill",
                                 d.action,
                                 d.host_id,

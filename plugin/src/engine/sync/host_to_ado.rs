@@ -10,7 +10,7 @@ use crate::api::{
     SyncRequest,
 };
 use crate::core::convert::{marker_tag, to_ado, to_host, PatchOp};
-use crate::core::fingerprint::of_host_item;
+use crate::core::fingerprint::same_values;
 use crate::core::merge::merge;
 use crate::core::order::level_by_level;
 use crate::core::query::quote;
@@ -386,7 +386,7 @@ impl Engine<'_> {
                 .unwrap_or_else(|| Err(SyncError::Internal("no result for the create".into())));
         }
         if let Some((l, _)) = &link {
-            if of_host_item(item) == of_host_item(&l.base) && !l.deleted_in_ado {
+            if same_values(item, &l.base) && !l.deleted_in_ado {
                 return Ok(Pushed {
                     action: ActionKind::Unchanged,
                     work_item: Some(l.work_item),

@@ -3,7 +3,7 @@
 
 use crate::api::{ActionKind, HostChange, HostItem, HostPatch, Result};
 use crate::core::convert::to_host;
-use crate::core::fingerprint::of_host_item;
+use crate::core::fingerprint::same_values;
 use crate::core::ids::host_id_for;
 use crate::core::merge::{merge, Conflict};
 use crate::core::work_item::WorkItem;
@@ -95,10 +95,9 @@ impl Engine<'_> {
         let (base, host_side, previous, revived) = match &link {
             Some((l, version)) => {
                 // In step means both sides still hold the agreed values.
-                let agreed = of_host_item(&l.base);
-                let unchanged_ado = of_host_item(&ado_side) == agreed;
+                let unchanged_ado = same_values(&ado_side, &l.base);
                 let unchanged_host = match inc.existing {
-                    Some(e) => of_host_item(e) == agreed,
+                    Some(e) => same_values(e, &l.base),
                     None => !inc.host_known,
                 };
                 if unchanged_ado && unchanged_host && !l.deleted_in_ado {
@@ -132,7 +131,7 @@ impl Engine<'_> {
         let needs_host = host_missing
             || revived
             || link.is_none() && inc.existing.is_none()
-            || of_host_item(&target) != of_host_item(&host_side);
+            || !same_values(&target, &host_side);
         if !inc.dry_run {
             ctx.save_link(
                 store,

@@ -23,15 +23,28 @@ pub struct WorkItem {
 impl WorkItem {
     /// Read a work item from REST JSON.
     pub fn from_json(value: &Value) -> Result<WorkItem> {
-        let id = value
-            .get("id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| SyncError::BadPayload("work item without a numeric id".into()))?;
         let fields = value
             .get("fields")
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
+        Self::with_fields(value, fields)
+    }
+
+    /// Read a work item from REST JSON it may keep (its fields are moved, not copied).
+    pub fn from_owned(mut value: Value) -> Result<WorkItem> {
+        let fields = match value.get_mut("fields").map(Value::take) {
+            Some(Value::Object(fields)) => fields,
+            _ => Map::new(),
+        };
+        Self::with_fields(&value, fields)
+    }
+
+    fn with_fields(value: &Value, fields: Map<String, Value>) -> Result<WorkItem> {
+        let id = value
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| SyncError::BadPayload("work item without a numeric id".into()))?;
         let rev = value
             .get("rev")
             .and_then(Value::as_i64)

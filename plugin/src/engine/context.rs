@@ -43,6 +43,19 @@ impl IntegrationContext {
         store.get(&keys::link_by_work_item(&self.connection.id, work_item))
     }
 
+    /// The host item linked to a work item (a parent, say): only the host id is read from the
+    /// link record.
+    pub fn host_of_work_item(&self, store: &Store, work_item: i64) -> Result<Option<String>> {
+        /// The one part of a link record this needs; the rest is skipped while parsing.
+        #[derive(serde::Deserialize)]
+        struct HostIdOnly {
+            host_id: String,
+        }
+        Ok(store
+            .value::<HostIdOnly>(&keys::link_by_work_item(&self.connection.id, work_item))?
+            .map(|l| l.host_id))
+    }
+
     /// The work item linked to a host item.
     pub fn work_item_of_host(&self, store: &Store, host_id: &str) -> Result<Option<i64>> {
         store.value(&keys::link_by_host(&self.connection.id, host_id))

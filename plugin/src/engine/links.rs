@@ -2,7 +2,7 @@
 //! instances cannot silently overwrite each other.
 
 use crate::api::{ActionKind, HistoryEntry, HostItem, ItemRef, Result, SyncError};
-use crate::core::fingerprint::of_host_item;
+use crate::core::fingerprint::{of_host_item, same_values};
 use crate::engine::context::IntegrationContext;
 use crate::engine::Engine;
 use crate::store::keys;
@@ -38,14 +38,21 @@ impl IntegrationContext {
         previous: Option<u64>,
         now: &str,
     ) -> Result<()> {
+        let ado_fingerprint = of_host_item(values.ado_side);
+        // In step (the usual case), both sides share one fingerprint.
+        let host_fingerprint = if same_values(values.ado_side, values.host_side) {
+            ado_fingerprint.clone()
+        } else {
+            of_host_item(values.host_side)
+        };
         let record = LinkRecord {
             host_id: values.host_id.to_string(),
             work_item: values.work_item,
             integration_id: self.integration.id.clone(),
             ado_rev: values.ado_rev,
             base: values.base,
-            ado_fingerprint: of_host_item(values.ado_side),
-            host_fingerprint: of_host_item(values.host_side),
+            ado_fingerprint,
+            host_fingerprint,
             synced_at: now.to_string(),
             deleted_in_ado: false,
         };

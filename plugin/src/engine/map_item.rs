@@ -29,7 +29,7 @@ impl Engine<'_> {
             (Some(wi), Some(id)) => {
                 let base = ctx.link_of_work_item(&store, id)?.map(|(l, _)| l.base);
                 let parent_host = match wi.parent_id() {
-                    Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
+                    Some(p) => ctx.host_of_work_item(&store, p)?,
                     None => None,
                 };
                 match to_host(&ctx.map_context(), wi, item.id.clone(), parent_host, None)? {
@@ -64,13 +64,11 @@ impl Engine<'_> {
         let wi = WorkItem::from_json(&value)?;
         let store = self.store();
         let host_id = ctx
-            .link_of_work_item(&store, wi.id)?
-            .map(|(l, _)| l.host_id)
+            .host_of_work_item(&store, wi.id)?
             .unwrap_or_else(|| host_id_for(&ctx.connection.id, wi.id));
         let parent = match wi.parent_id() {
             Some(p) => Some(
-                ctx.link_of_work_item(&store, p)?
-                    .map(|(l, _)| l.host_id)
+                ctx.host_of_work_item(&store, p)?
                     .unwrap_or_else(|| host_id_for(&ctx.connection.id, p)),
             ),
             None => None,

@@ -78,15 +78,14 @@ struct Envelope<'a> {
 /// The resource's parts: an update's delta (`fields`) is skipped and its links are only looked
 /// at for their presence; the work item is `revision` (updates) or the resource itself.
 #[derive(serde::Deserialize)]
-struct Resource<'a> {
+struct Resource {
     id: Option<Value>,
     #[serde(rename = "workItemId")]
     work_item_id: Option<Value>,
     rev: Option<Value>,
     #[serde(default, deserialize_with = "present")]
     relations: bool,
-    #[serde(borrow)]
-    revision: Option<&'a RawValue>,
+    revision: Option<Value>,
 }
 
 /// Whether a key is there at all (`null` included).
@@ -112,7 +111,7 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event> {
         .resource
         .filter(|r| r.get().trim_start().starts_with('{'))
         .ok_or_else(|| SyncError::BadPayload("missing or non-object resource".into()))?;
-    let resource: Resource =
+    let mut resource: Resource =
         serde_json::from_str(raw.get()).map_err(bad_payload("the resource"))?;
     let project_id = envelope
         .resource_containers
@@ -124,12 +123,10 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event> {
     let positive = |v: Option<&Value>| v.and_then(Value::as_i64).filter(|id| *id > 0);
     let updated = kind == "workitem.updated";
     // The work item as of the event: an update's revision, or the resource itself.
-    let snapshot_json: Option<Value> = match (updated, resource.revision) {
-        (true, Some(r)) => {
-            Some(serde_json::from_str(r.get()).map_err(bad_payload("the revision"))?)
-        }
-        (true, None) => None,
-        (false, _) => Some(serde_json::from_str(raw.get()).map_err(bad_payload("the resource"))?),
+    let snapshot_json: Option<Value> = if updated {
+        resource.revision.take()
+    } else {
+        Some(serde_json::from_str(raw.get()).map_err(bad_payload("the resource"))?)
     };
     let (work_item, rev) = if updated {
         // `workItemId` 0 or missing is a known artefact of the documented sample: fall back to the
@@ -335,7 +332,7 @@ impl Engine<'_> {
             }
             None => return Err(SyncError::BadPayload("missing content type".into())),
         }
-        let event = parse_delivery(&request.body)?;
+        let mut event = parse_delivery(&request.body)?;
         let integrations = match &session.integrations {
             Some(i) => i,
             None => session
@@ -370,9 +367,10 @@ impl Engine<'_> {
         let Some(ctx) = session.contexts.get(&integration_id) else {
             return Err(SyncError::Internal("integration context missing".into()));
         };
-        let outcome = self.apply_event(ctx, &event, &session.now);
+        let changed_date = event.changed_date.take();
+        let outcome = self.apply_event(ctx, event, &session.now);
         match &outcome {
-            Ok(o) => note.event(o, session.now.clone(), event.changed_date.as_deref()),
+            Ok(o) => note.event(o, session.now.clone(), changed_date.as_deref()),
             Err(e) => note.rejected(e),
         }
         outcome
@@ -390,7 +388,7 @@ impl Engine<'_> {
     fn apply_event(
         &self,
         ctx: &IntegrationContext,
-        event: &Event,
+        event: Event,
         now: &str,
     ) -> Result<WebhookOutcome> {
         let store = self.store();
@@ -430,11 +428,11 @@ impl Engine<'_> {
         // anything applied (checked above). Read the item from ADO only when the payload lacks
         // what is needed: its fields, or its links when they may have changed.
         let linked_parent = link.as_ref().and_then(|(l, _)| l.base.parent.clone());
-        let from_payload = match &event.snapshot {
+        let from_payload = match event.snapshot {
             Some(snapshot)
                 if event.links_known && (link.is_some() || snapshot.get("relations").is_some()) =>
             {
-                Some(WorkItem::from_json(snapshot)?)
+                Some(WorkItem::from_owned(snapshot)?)
             }
             _ => None,
         };
@@ -444,7 +442,7 @@ impl Engine<'_> {
             }
             Some(wi) => {
                 let parent = match wi.parent_id() {
-                    Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
+                    Some(p) => ctx.host_of_work_item(&store, p)?,
                     None => None,
                 };
                 (wi, parent)
@@ -459,7 +457,7 @@ impl Engine<'_> {
                     Err(e) => return Err(e),
                 };
                 let parent = match wi.parent_id() {
-                    Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
+                    Some(p) => ctx.host_of_work_item(&store, p)?,
                     None => None,
                 };
                 (wi, parent)
@@ -897,7 +895,7 @@ impl Engine<'_> {
                         .collect();
                     for wi in &items {
                         let parent_host = match wi.parent_id() {
-                            Some(p) => ctx.link_of_work_item(&store, p)?.map(|(l, _)| l.host_id),
+                            Some(p) => ctx.host_of_work_item(&store, p)?,
                             None => None,
                         };
                         let d = self.take_from_ado(

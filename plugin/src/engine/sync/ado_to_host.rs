@@ -266,11 +266,7 @@ impl Engine<'_> {
             None => None,
             Some(p) => match run.host_ids.get(&p) {
                 Some(h) => Some(h.clone()),
-                None => ctx
-                    .link_of_work_item(&run.store, p)
-                    .ok()
-                    .flatten()
-                    .map(|(l, _)| l.host_id),
+                None => ctx.host_of_work_item(&run.store, p).ok().flatten(),
             },
         };
         let link = match ctx.link_of_work_item(&run.store, wi.id) {

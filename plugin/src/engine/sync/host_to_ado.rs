@@ -410,7 +410,7 @@ impl Engine<'_> {
                 Err(e) => return Err(e),
             };
             let parent_host = match current.parent_id() {
-                Some(p) => ctx.link_of_work_item(store, p)?.map(|(l, _)| l.host_id),
+                Some(p) => ctx.host_of_work_item(store, p)?,
                 None => None,
             };
             let ado_side = to_host(&map, &current, item.id.clone(), parent_host, None)?

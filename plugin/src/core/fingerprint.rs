@@ -3,7 +3,7 @@
 
 use crate::api::{FieldValue, HostItem};
 use crate::core::values::format_tags;
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 /// The values a fingerprint covers, borrowed and in a canonical order: fields by name (empty
 /// ones left out), tags as one case-insensitive list, releases sorted.
@@ -65,12 +65,13 @@ pub fn same_values(a: &HostItem, b: &HostItem) -> bool {
 }
 
 /// A fingerprint of the values a host item carries (order of fields and tags does not matter):
-/// SHA-256 over the canonical values, length-prefixed so no two items share an encoding.
+/// XXH3-128 over the canonical values, length-prefixed so no two items share an encoding (a
+/// fingerprint tells changes apart; it guards nothing against an attacker).
 pub fn of_host_item(item: &HostItem) -> String {
     let c = Canonical::of(item);
-    let mut h = Sha256::new();
+    let mut h = Xxh3::new();
     let mut text = |s: &str| {
-        h.update((s.len() as u64).to_le_bytes());
+        h.update(&(s.len() as u64).to_le_bytes());
         h.update(s.as_bytes());
     };
     for s in [c.id, c.item_type, c.title] {
@@ -109,8 +110,7 @@ pub fn of_host_item(item: &HostItem) -> String {
             FieldValue::TreePath(s) => (text("tree-path"), text(s)),
         };
     }
-    let digest = h.finalize();
-    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+    format!("{:032x}", h.digest128())
 }
 
 #[cfg(test)]

@@ -63,56 +63,71 @@ pub fn parse_event(body: &Value) -> Result<Event> {
     parse_delivery(&serde_json::to_vec(body).unwrap_or_default())
 }
 
-/// The parts of a delivery the plugin reads. The rest (messages, dates, the notification's
-/// ids) is skipped while parsing, and the resource is kept as text until its kind is known.
+/// The parts of a delivery the plugin reads; the rest (messages, dates, the notification's ids,
+/// the resource's links) is skipped while parsing, without building values for it.
 #[derive(serde::Deserialize)]
-struct Envelope<'a> {
+struct Envelope {
     #[serde(rename = "eventType")]
     event_type: Option<Value>,
-    #[serde(borrow)]
-    resource: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "an_object")]
+    resource: Option<Resource>,
     #[serde(rename = "resourceContainers")]
     resource_containers: Option<Value>,
 }
 
-/// The resource's parts: an update's delta (`fields`) is skipped and its links are only looked
-/// at for their presence; the work item is `revision` (updates) or the resource itself.
+/// The resource's parts. An update's work item is its `revision` (its `fields` are the delta);
+/// the other events' work item is the resource itself.
 #[derive(serde::Deserialize)]
 struct Resource {
     id: Option<Value>,
     #[serde(rename = "workItemId")]
     work_item_id: Option<Value>,
     rev: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    relations: bool,
+    /// Kept as text: an update's delta is not read.
+    fields: Option<Box<RawValue>>,
+    /// Kept when present, `null` included (a present key tells the links are known).
+    #[serde(default, deserialize_with = "kept")]
+    relations: Option<Value>,
     revision: Option<Value>,
 }
 
-/// Whether a key is there at all (`null` included).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+fn kept<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
-fn bad_payload(what: &str) -> impl Fn(serde_json::Error) -> SyncError + '_ {
-    move |e| SyncError::BadPayload(format!("{what} is not valid JSON ({e})"))
+/// The resource, which must be a JSON object.
+fn an_object<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Resource>, D::Error> {
+    struct Object;
+    impl<'de> serde::de::Visitor<'de> for Object {
+        type Value = Option<Resource>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object as the resource")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            Resource::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_map(Object)
 }
 
 /// Parse a delivery's body.
 pub fn parse_delivery(body: &[u8]) -> Result<Event> {
     let envelope: Envelope = serde_json::from_slice(body)
-        .map_err(|e| SyncError::BadPayload(format!("body is not JSON ({e})")))?;
+        .map_err(|e| SyncError::BadPayload(format!("body is not a service-hook delivery ({e})")))?;
     let kind = envelope
         .event_type
         .as_ref()
         .and_then(Value::as_str)
         .ok_or_else(|| SyncError::BadPayload("missing eventType".into()))?
         .to_string();
-    let raw = envelope
+    let mut resource = envelope
         .resource
-        .filter(|r| r.get().trim_start().starts_with('{'))
-        .ok_or_else(|| SyncError::BadPayload("missing or non-object resource".into()))?;
-    let mut resource: Resource =
-        serde_json::from_str(raw.get()).map_err(bad_payload("the resource"))?;
+        .ok_or_else(|| SyncError::BadPayload("missing resource".into()))?;
     let project_id = envelope
         .resource_containers
         .as_ref()
@@ -123,10 +138,31 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event> {
     let positive = |v: Option<&Value>| v.and_then(Value::as_i64).filter(|id| *id > 0);
     let updated = kind == "workitem.updated";
     // The work item as of the event: an update's revision, or the resource itself.
+    let links_in_update = resource.relations.is_some();
     let snapshot_json: Option<Value> = if updated {
         resource.revision.take()
     } else {
-        Some(serde_json::from_str(raw.get()).map_err(bad_payload("the resource"))?)
+        let mut item = serde_json::Map::new();
+        for (key, value) in [
+            ("id", resource.id.clone()),
+            ("rev", resource.rev.clone()),
+            (
+                "fields",
+                match resource.fields.take() {
+                    Some(raw) => Some(
+                        serde_json::from_str(raw.get())
+                            .map_err(|e| SyncError::BadPayload(format!("resource.fields: {e}")))?,
+                    ),
+                    None => None,
+                },
+            ),
+            ("relations", resource.relations.take()),
+        ] {
+            if let Some(v) = value {
+                item.insert(key.to_string(), v);
+            }
+        }
+        Some(Value::Object(item))
     };
     let (work_item, rev) = if updated {
         // `workItemId` 0 or missing is a known artefact of the documented sample: fall back to the
@@ -175,7 +211,7 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event> {
     let links_known = snapshot
         .as_ref()
         .is_some_and(|s| s.get("relations").is_some())
-        || (updated && !resource.relations);
+        || (updated && !links_in_update);
     Ok(Event {
         kind,
         project_id,

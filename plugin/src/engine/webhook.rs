@@ -506,6 +506,7 @@ impl Engine<'_> {
         {
             return Ok(WebhookOutcome::Ignored(IgnoredReason::TypeNotMapped));
         }
+        let linked_rev = link.as_ref().map(|(l, _)| l.ado_rev);
         let decision = self.take_from_ado(
             ctx,
             &store,
@@ -514,7 +515,7 @@ impl Engine<'_> {
                 existing: None,
                 host_known: false,
                 parent_host,
-                link: link.clone(),
+                link,
                 dry_run: false,
             },
             now,
@@ -533,7 +534,7 @@ impl Engine<'_> {
                 Ok(WebhookOutcome::Applied(vec![change]))
             }
             None => {
-                let ours = link.as_ref().is_some_and(|(l, _)| l.ado_rev >= current.rev);
+                let ours = linked_rev.is_some_and(|rev| rev >= current.rev);
                 let reason = if ours {
                     IgnoredReason::Echo
                 } else {

@@ -109,29 +109,18 @@ impl Engine<'_> {
                         reason: "already in step".into(),
                     });
                 }
-                let host_side = inc.existing.cloned().unwrap_or_else(|| l.base.clone());
-                (
-                    Some(l.base.clone()),
-                    host_side,
-                    Some(*version),
-                    l.deleted_in_ado,
-                )
+                let host_side = inc.existing.unwrap_or(&l.base);
+                (Some(&l.base), host_side, Some(*version), l.deleted_in_ado)
             }
-            None => match inc.existing {
-                Some(e) => (None, e.clone(), None, false),
-                None => (None, ado_side.clone(), None, false),
-            },
+            None => (None, inc.existing.unwrap_or(&ado_side), None, false),
         };
-        let merged = merge(base.as_ref(), &host_side, &ado_side, &ctx.mapping.fields);
+        let merged = merge(base, host_side, &ado_side, &ctx.mapping.fields);
         let target = merged.target.clone();
-        let new_base = match &base {
-            Some(b) => with_fields_from(&target, b, &merged.from_host),
-            None => with_fields_from(&target, &ado_side, &merged.from_host),
-        };
+        let new_base = with_fields_from(&target, base.unwrap_or(&ado_side), &merged.from_host);
         let needs_host = host_missing
             || revived
             || link.is_none() && inc.existing.is_none()
-            || !same_values(&target, &host_side);
+            || !same_values(&target, host_side);
         if !inc.dry_run {
             ctx.save_link(
                 store,

@@ -8,6 +8,8 @@
 //! cargo bench -p ado-sync-host --bench side_by_side -- --quick    # smoke run, small sizes
 //! cargo bench -p ado-sync-host --bench side_by_side -- --only-webhooks   # figure (3) alone (profiling)
 //! cargo bench -p ado-sync-host --bench side_by_side -- --no-50k   # skip the 50k scaling point
+//! cargo bench -p ado-sync-host --bench side_by_side -- --only-push            # figure (2) alone
+//! cargo bench -p ado-sync-host --bench side_by_side -- --only-instantiation   # (4), first part
 //! ```
 //!
 //! It prints; it asserts only behaviour (request counts, outcomes), never times.
@@ -833,6 +835,22 @@ fn compile_figures(bytes: &[u8], reps: usize) -> (Duration, Duration, Duration, 
     )
 }
 
+/// (4), first part: a fresh store and an instance, no call.
+async fn instantiation_figure(host: &PluginHost, calls: usize) {
+    let mut ti = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let t = Instant::now();
+        host.instantiate().await.expect("instantiate");
+        ti.push(t.elapsed());
+    }
+    ti.sort();
+    println!(
+        "  instantiate only (fresh store with WASI + HTTP contexts, instantiate from the pre-instantiated component): p50 {:>6.1} us  p99 {:>6.1} us   target <= 50 us",
+        us(percentile(&ti, 0.5)),
+        us(percentile(&ti, 0.99)),
+    );
+}
+
 /// (2): host → ADO push of new items, both sides.
 async fn push_figures(runtime: &Arc<Runtime>, plan: &Plan) {
     println!();
@@ -966,6 +984,14 @@ async fn main() {
         push_figures(&runtime, &plan).await;
         return;
     }
+    if std::env::args().any(|a| a == "--only-instantiation") {
+        let sim = bulk_sim(0).await;
+        let side = Side::new(Kind::Wasm, &runtime, &sim).await;
+        if let Driver::Wasm(host) = &side.driver {
+            instantiation_figure(host, plan.calls * 5).await;
+        }
+        return;
+    }
 
     // Warm both sides up (page faults, lazy statics, connection pools), not reported.
     let _ = pull_size(&runtime, 200, true).await;
@@ -1061,18 +1087,7 @@ async fn main() {
     let Driver::Wasm(host) = &sw.driver else {
         unreachable!("the wasm side")
     };
-    let mut ti = Vec::with_capacity(plan.calls);
-    for _ in 0..plan.calls {
-        let t = Instant::now();
-        host.instantiate().await.expect("instantiate");
-        ti.push(t.elapsed());
-    }
-    ti.sort();
-    println!(
-        "  instantiate only (fresh store with WASI + HTTP contexts, instantiate from the pre-instantiated component): p50 {:>6.1} us  p99 {:>6.1} us   target <= 50 us",
-        us(percentile(&ti, 0.5)),
-        us(percentile(&ti, 0.99)),
-    );
+    instantiation_figure(host, plan.calls).await;
     let mut tw = Vec::with_capacity(plan.calls);
     let mut tn = Vec::with_capacity(plan.calls);
     for _ in 0..plan.calls {

@@ -274,7 +274,7 @@ fn plugin_err(e: p::SyncError) -> String {
 }
 
 impl Side {
-    async fn new(kind: Kind, runtime: &Arc<Runtime>, sim: &AdoSim) -> Side {
+    async fn new(kind: Kind, runtime: &Arc<Runtime>, sim_uri: &str) -> Side {
         let schema = sample::schema(WORKSPACE_ID);
         let target = h::ConnectionTarget::Cloud(h::CloudCredentials {
             url: CLOUD_URL.into(),
@@ -288,7 +288,7 @@ impl Side {
                     Arc::new(MemoryStorage::new()),
                     Arc::new(HostVault::new()),
                 );
-                host.redirect(CLOUD_URL, &sim.uri());
+                host.redirect(CLOUD_URL, sim_uri);
                 host.set_workspace_schema(&schema).await.expect("schema");
                 let conn = host.connect("Contoso", &target).await.expect("connect");
                 let integ = host
@@ -308,7 +308,7 @@ impl Side {
             }
             Kind::Native => {
                 let native = Native {
-                    http: NativeHttp::new().redirect(ADO_ORIGIN, &sim.uri()),
+                    http: NativeHttp::new().redirect(ADO_ORIGIN, sim_uri),
                     kv: MemoryKv::new(),
                     vault: MemoryVault::new(),
                 };
@@ -510,7 +510,7 @@ async fn pull_once(
     sim: &AdoSim,
     n: usize,
 ) -> Result<PullRun, String> {
-    let side = Side::new(kind, runtime, sim).await;
+    let side = Side::new(kind, runtime, &sim.uri()).await;
     let mapped = side.mapped_types().await;
     sim.clear_requests();
     runtime.reset_guest_memory_peak();
@@ -556,7 +556,7 @@ async fn pull_paged(
     n: usize,
     page: u32,
 ) -> Result<(Duration, Shape, usize), String> {
-    let side = Side::new(kind, runtime, sim).await;
+    let side = Side::new(kind, runtime, &sim.uri()).await;
     sim.clear_requests();
     runtime.reset_guest_memory_peak();
     let (time, created) = side.pull_pages(page).await?;
@@ -691,7 +691,7 @@ struct PushRun {
 
 async fn push_once(kind: Kind, runtime: &Arc<Runtime>, items: &[h::HostItem]) -> PushRun {
     let sim = bulk_sim(0).await;
-    let side = Side::new(kind, runtime, &sim).await;
+    let side = Side::new(kind, runtime, &sim.uri()).await;
     sim.clear_requests();
     let (time, outcome) = side
         .sync(&side.request(h::SyncDirection::HostToAdo, items.to_vec()))
@@ -742,7 +742,7 @@ async fn webhooks(
     batch: usize,
 ) -> HookRun {
     let sim = bulk_sim(items).await;
-    let side = Side::new(kind, runtime, &sim).await;
+    let side = Side::new(kind, runtime, &sim.uri()).await;
     side.sync(&side.request(h::SyncDirection::AdoToHost, vec![]))
         .await;
     let provisioned = side.provision().await;
@@ -833,6 +833,66 @@ fn compile_figures(bytes: &[u8], reps: usize) -> (Duration, Duration, Duration, 
         from_file[from_file.len() / 2],
         serialized.len(),
     )
+}
+
+/// The flag that makes this binary the harness-only process of figure (5).
+const HARNESS_CHILD: &str = "--harness-rss-child";
+
+/// (5), harness alone: this binary again, as a process holding only the host (runtime, store,
+/// storage, egress) and syncing from the simulator of the parent process, so its peak RSS is the
+/// harness's own. Prints its peak and the call's guest memory peak as one JSON line.
+async fn harness_child(runtime: &Arc<Runtime>, args: &[String]) {
+    let (Some(uri), Some(n)) = (
+        args.first(),
+        args.get(1).and_then(|n| n.parse::<usize>().ok()),
+    ) else {
+        panic!("usage: {HARNESS_CHILD} SIM_URI ITEMS");
+    };
+    let side = Side::new(Kind::Wasm, runtime, uri).await;
+    let rss_before = proc_status("VmRSS:");
+    let reset = reset_peak_rss();
+    let (_, outcome) = side
+        .sync(&side.request(h::SyncDirection::AdoToHost, vec![]))
+        .await;
+    assert_eq!(outcome.changes.len(), n, "every item arrives");
+    println!(
+        "{}",
+        json!({
+            "rss_before": rss_before,
+            "rss_peak": proc_status("VmHWM:"),
+            "peak_reset": reset,
+            "guest_peak": runtime.guest_memory_peak(),
+        })
+    );
+}
+
+/// Run [`harness_child`] against `sim`: (peak RSS, RSS before the call, whether the peak could be
+/// reset before the call).
+async fn harness_rss(sim: &AdoSim, n: usize) -> Result<(u64, u64, bool), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = tokio::process::Command::new(exe)
+        .args([HARNESS_CHILD, &sim.uri(), &n.to_string()])
+        .output()
+        .await
+        .map_err(|e| e.to_string())?;
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: Value = line
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| {
+            format!(
+                "no result from the harness process ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+    let num = |k: &str| v[k].as_u64().unwrap_or(0);
+    Ok((
+        num("rss_peak"),
+        num("rss_before"),
+        v["peak_reset"].as_bool().unwrap_or(false),
+    ))
 }
 
 /// (4), first part: a fresh store and an instance, no call.
@@ -948,6 +1008,16 @@ async fn webhook_figures(runtime: &Arc<Runtime>, plan: &Plan) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let plan = Plan::from_args();
+    if let Some(i) = std::env::args().position(|a| a == HARNESS_CHILD) {
+        // As a host would start: the compiled component from its cache.
+        let runtime = Arc::new(
+            Runtime::load(&ado_sync_host::component_path(), Limits::default())
+                .expect("load component"),
+        );
+        let args: Vec<String> = std::env::args().skip(i + 1).collect();
+        harness_child(&runtime, &args).await;
+        return;
+    }
     let can_reset_peak = reset_peak_rss();
     let path = ado_sync_host::component_path();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
@@ -986,7 +1056,7 @@ async fn main() {
     }
     if std::env::args().any(|a| a == "--only-instantiation") {
         let sim = bulk_sim(0).await;
-        let side = Side::new(Kind::Wasm, &runtime, &sim).await;
+        let side = Side::new(Kind::Wasm, &runtime, &sim.uri()).await;
         if let Driver::Wasm(host) = &side.driver {
             instantiation_figure(host, plan.calls * 5).await;
         }
@@ -1082,8 +1152,8 @@ async fn main() {
     println!();
     println!("(4) instantiation and loading");
     let sim = bulk_sim(0).await;
-    let sw = Side::new(Kind::Wasm, &runtime, &sim).await;
-    let sn = Side::new(Kind::Native, &runtime, &sim).await;
+    let sw = Side::new(Kind::Wasm, &runtime, &sim.uri()).await;
+    let sn = Side::new(Kind::Native, &runtime, &sim.uri()).await;
     let Driver::Wasm(host) = &sw.driver else {
         unreachable!("the wasm side")
     };
@@ -1162,6 +1232,17 @@ async fn main() {
         mib(main_n.rss_peak),
         mib(main_n.rss_before),
     );
+    let sim_rss = bulk_sim(plan.main).await;
+    match harness_rss(&sim_rss, plan.main).await {
+        Ok((peak, before, reset)) => println!(
+            "  harness alone (its own process: runtime, store, in-memory storage, the result; the simulator in this one): peak RSS {:.1} MiB (RSS before the call {:.1}){}   target <= 256 MiB",
+            mib(peak),
+            mib(before),
+            if reset { "" } else { " (peak not resettable: includes set-up)" }
+        ),
+        Err(e) => println!("  harness alone: FAILED: {e}"),
+    }
+    drop(sim_rss);
     println!(
         "  process peak RSS of the whole run so far: {:.1} MiB{}",
         mib(proc_status("VmHWM:")),

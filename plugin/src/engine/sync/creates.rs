@@ -26,6 +26,14 @@ pub struct PlannedCreate<'a> {
     ops: Vec<PatchOp>,
 }
 
+/// What a push does with one item: decided on its own, or a create that waits for its wave.
+pub enum Step<'a> {
+    /// Decided (and written) already.
+    Done(Pushed),
+    /// To be sent with the other creates of its wave.
+    Create(PlannedCreate<'a>),
+}
+
 /// What a push did with one item.
 pub struct Pushed {
     /// Created, updated, unchanged…
@@ -43,20 +51,6 @@ fn tags_with_marker(item: &HostItem, marker: &str) -> String {
 }
 
 impl Engine<'_> {
-    /// Whether a host item is a plain create: no link, and no create of it that may have
-    /// reached ADO without its link being stored (that one is looked up by its marker first).
-    pub(super) fn is_plain_create(
-        &self,
-        ctx: &IntegrationContext,
-        store: &Store,
-        item: &HostItem,
-    ) -> Result<bool> {
-        Ok(ctx.work_item_of_host(store, &item.id)?.is_none()
-            && store
-                .value::<PendingCreate>(&keys::pending_create(&ctx.connection.id, &item.id))?
-                .is_none())
-    }
-
     /// The patch creating `item` under `parent`, its tags carrying the item's marker.
     pub(super) fn plan_create<'a>(
         &self,
@@ -66,11 +60,10 @@ impl Engine<'_> {
     ) -> Result<PlannedCreate<'a>> {
         let (ado_type, mut ops) = to_ado(&ctx.map_context(), item, None, parent)?;
         ops.retain(|o| o.path != "/fields/System.Tags");
-        ops.push(PatchOp {
-            op: "add",
-            path: "/fields/System.Tags".into(),
-            value: Some(json!(tags_with_marker(item, &marker_tag(&item.id)))),
-        });
+        ops.push(PatchOp::add(
+            "/fields/System.Tags",
+            json!(tags_with_marker(item, &marker_tag(&item.id))),
+        ));
         Ok(PlannedCreate {
             item,
             ado_type,

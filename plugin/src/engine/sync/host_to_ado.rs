@@ -2,7 +2,7 @@
 //! ADO" and "link stored" is reconciled without a duplicate; updates start with `test /rev` and
 //! are re-merged and retried when ADO moved on; host deletes follow the delete policy.
 
-use super::creates::{PlannedCreate, Pushed, CREATES_IN_FLIGHT};
+use super::creates::{PlannedCreate, Pushed, Step, CREATES_IN_FLIGHT};
 use super::{parse_cursor, Tally};
 use crate::ado::AdoClient;
 use crate::api::{
@@ -99,6 +99,9 @@ impl Engine<'_> {
         // Plain creates wait in a wave and go to ADO together; a wave is sent before an item
         // whose parent is in it (the child needs the parent's work item id).
         let mut wave: Vec<PlannedCreate> = Vec::new();
+        let send_wave = |wave: &mut Vec<PlannedCreate>, run: &mut PushRun| {
+            run.note_all(self.send_creates(ctx, client, &store, std::mem::take(wave), &now));
+        };
         for &i in &order[start..end] {
             let item = candidates[i];
             if ctx.map_context().ado_type_of(&item.item_type).is_none() {
@@ -116,8 +119,7 @@ impl Engine<'_> {
                 .as_ref()
                 .is_some_and(|p| wave.iter().any(|w| &w.item.id == p))
             {
-                let sent = self.send_creates(ctx, client, &store, std::mem::take(&mut wave), &now);
-                run.note_all(sent);
+                send_wave(&mut wave, &mut run);
             }
             let (created, failed) = (&run.created, &run.failed);
             let parent = match &item.parent {
@@ -138,34 +140,18 @@ impl Engine<'_> {
                 run.note(item, Err(e));
                 continue;
             }
-            let plain = if request.dry_run {
-                Ok(false)
-            } else {
-                self.is_plain_create(ctx, &store, item)
-            };
-            match plain.and_then(|plain| {
-                plain
-                    .then(|| self.plan_create(ctx, item, parent))
-                    .transpose()
-            }) {
-                Ok(Some(plan)) => {
+            match self.push_item(ctx, client, &store, item, parent, request.dry_run, &now) {
+                Ok(Step::Create(plan)) => {
                     wave.push(plan);
                     if wave.len() >= CREATES_IN_FLIGHT {
-                        let sent =
-                            self.send_creates(ctx, client, &store, std::mem::take(&mut wave), &now);
-                        run.note_all(sent);
+                        send_wave(&mut wave, &mut run);
                     }
                 }
-                Ok(None) => {
-                    let pushed =
-                        self.push_item(ctx, client, &store, item, parent, request.dry_run, &now);
-                    run.note(item, pushed);
-                }
+                Ok(Step::Done(pushed)) => run.note(item, Ok(pushed)),
                 Err(e) => run.note(item, Err(e)),
             }
         }
-        let sent = self.send_creates(ctx, client, &store, wave, &now);
-        run.note_all(sent);
+        send_wave(&mut wave, &mut run);
         let mut tally = run.tally;
         // Deletions are only knowable when the host handed us everything in scope.
         if end == order.len() {
@@ -342,17 +328,19 @@ impl Engine<'_> {
             .copied())
     }
 
+    /// What to do with one host item: done here (unchanged, updated, adopted, planned in a dry
+    /// run), or a create to send with its wave.
     #[allow(clippy::too_many_arguments)]
-    fn push_item(
+    fn push_item<'a>(
         &self,
         ctx: &IntegrationContext,
         client: &AdoClient,
         store: &Store,
-        item: &HostItem,
+        item: &'a HostItem,
         parent: Option<i64>,
         dry_run: bool,
         now: &str,
-    ) -> Result<Pushed> {
+    ) -> Result<Step<'a>> {
         let map = ctx.map_context();
         let mut link = match ctx.work_item_of_host(store, &item.id)? {
             Some(wi) => ctx.link_of_work_item(store, wi)?,
@@ -372,26 +360,21 @@ impl Engine<'_> {
         if link.is_none() && adopted.is_none() {
             if dry_run {
                 let (ado_type, _) = to_ado(&map, item, None, parent)?;
-                return Ok(Pushed {
+                return Ok(Step::Done(Pushed {
                     action: ActionKind::Create,
                     work_item: None,
                     reason: format!("would create a {ado_type}"),
-                });
+                }));
             }
-            let plan = self.plan_create(ctx, item, parent)?;
-            return self
-                .send_creates(ctx, client, store, vec![plan], now)
-                .pop()
-                .map(|(_, pushed)| pushed)
-                .unwrap_or_else(|| Err(SyncError::Internal("no result for the create".into())));
+            return self.plan_create(ctx, item, parent).map(Step::Create);
         }
         if let Some((l, _)) = &link {
             if same_values(item, &l.base) && !l.deleted_in_ado {
-                return Ok(Pushed {
+                return Ok(Step::Done(Pushed {
                     action: ActionKind::Unchanged,
                     work_item: Some(l.work_item),
                     reason: "no host change since the last sync".into(),
-                });
+                }));
             }
         }
         let work_item = link
@@ -445,18 +428,18 @@ impl Engine<'_> {
                 } else {
                     format!("ADO already holds these values{conflicts}")
                 };
-                return Ok(Pushed {
+                return Ok(Step::Done(Pushed {
                     action: ActionKind::Unchanged,
                     work_item: Some(work_item),
                     reason,
-                });
+                }));
             }
             if dry_run {
-                return Ok(Pushed {
+                return Ok(Step::Done(Pushed {
                     action: ActionKind::Update,
                     work_item: Some(work_item),
                     reason: format!("would change {} value(s){conflicts}", ops.len() - 1),
-                });
+                }));
             }
             match client.update_work_item(work_item, &ops) {
                 Ok(updated) => {
@@ -497,11 +480,11 @@ impl Engine<'_> {
                     } else {
                         String::new()
                     };
-                    return Ok(Pushed {
+                    return Ok(Step::Done(Pushed {
                         action: ActionKind::Update,
                         work_item: Some(work_item),
                         reason: format!("sent {what} (rev {}){retried}{conflicts}", updated.rev),
-                    });
+                    }));
                 }
                 Err(SyncError::Conflict(_))
                 | Err(SyncError::AdoError(crate::api::AdoFailure {

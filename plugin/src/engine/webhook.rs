@@ -56,13 +56,6 @@ pub struct Event {
     pub links_known: bool,
 }
 
-/// Read the parts of a delivery the plugin needs. `workitem.updated` carries a WorkItemUpdate
-/// (id = update number; the work item id is `workItemId` or `revision.id`); the others carry the
-/// work item itself.
-pub fn parse_event(body: &Value) -> Result<Event> {
-    parse_delivery(&serde_json::to_vec(body).unwrap_or_default())
-}
-
 /// The parts of a delivery the plugin reads; the rest (messages, dates, the notification's ids,
 /// the resource's links) is skipped while parsing, without building values for it.
 #[derive(serde::Deserialize)]
@@ -115,7 +108,9 @@ fn an_object<'de, D: serde::Deserializer<'de>>(
     d.deserialize_map(Object)
 }
 
-/// Parse a delivery's body.
+/// Read the parts of a delivery's body the plugin needs. `workitem.updated` carries a
+/// WorkItemUpdate (id = update number; the work item id is `workItemId` or `revision.id`); the
+/// others carry the work item itself.
 pub fn parse_delivery(body: &[u8]) -> Result<Event> {
     let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|e| SyncError::BadPayload(format!("body is not a service-hook delivery ({e})")))?;
@@ -977,6 +972,10 @@ impl Engine<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_event(body: &Value) -> Result<Event> {
+        parse_delivery(&serde_json::to_vec(body).unwrap_or_default())
+    }
 
     #[test]
     fn updated_events_use_the_work_item_id_not_the_update_id() {

@@ -28,7 +28,7 @@ use ado_sync_plugin::core::values::{
     ado_to_host, format_tags, host_to_ado, identity_unique_name, parse_tags, same_tags, same_value,
 };
 use ado_sync_plugin::core::work_item::{id_from_url, list_items, WorkItem};
-use ado_sync_plugin::engine::webhook::{parse_delivery, parse_event};
+use ado_sync_plugin::engine::webhook::parse_delivery;
 use ado_sync_plugin::engine::Engine;
 use ado_sync_plugin::ports::HttpResponse;
 use arbitrary::Unstructured;
@@ -54,13 +54,7 @@ pub const TARGETS: [(&str, Target); 3] = [
 /// (for a reason decided before any item is read) leaves links alone; delivering the same body
 /// again never applies anything a second time.
 pub fn webhook(data: &[u8]) {
-    if let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) {
-        // Reading the parts straight from the bytes sees what reading the parsed JSON sees.
-        let from_value = parse_event(&body);
-        if let Ok(event) = parse_delivery(data) {
-            assert_eq!(from_value.ok(), Some(event), "the two parsers disagree");
-        }
-    }
+    let _ = parse_delivery(data);
     let (kv, vault) = fixture::configured();
     let http = FakeHttp::new(Answers::FixedAdo);
     let engine = Engine::new(&http, &kv, &vault);

@@ -1,7 +1,7 @@
 //! Host → ADO creates go to ADO several at a time, parents before their children: the native
 //! core against the simulated ADO, with the HTTP port recording how requests were grouped.
 
-use ado_sync_host::ado_sim::AdoSim;
+use ado_sync_host::ado_sim::{parent_of, AdoSim};
 use ado_sync_host::api as h;
 use ado_sync_host::workspace::sample;
 use ado_sync_plugin::api as p;
@@ -173,15 +173,7 @@ async fn creates_travel_in_concurrent_waves_with_parents_first() {
             .find(|(_, t)| **t == item.title)
             .expect("created in ADO");
         let wi = sim.work_item(*id).expect("work item");
-        let parent_title = wi["relations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["rel"] == "System.LinkTypes.Hierarchy-Reverse")
-            .and_then(|r| r["url"].as_str())
-            .and_then(|u| u.rsplit('/').next())
-            .and_then(|id| id.parse::<i64>().ok())
-            .and_then(|id| titles.get(&id).cloned());
+        let parent_title = parent_of(&wi).and_then(|id| titles.get(&id).cloned());
         let expected = item
             .parent
             .as_ref()

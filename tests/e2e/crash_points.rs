@@ -9,6 +9,7 @@
 //! `cargo test --test crash_points -- --nocapture` prints the write points per step.
 
 use ado_sync_e2e::*;
+use ado_sync_host::ado_sim::parent_of;
 use ado_sync_host::api::*;
 use ado_sync_host::imports::storage::Storage;
 use serde_json::{json, Value};
@@ -207,15 +208,7 @@ fn snapshot(case: &Case) -> Snapshot {
             continue;
         };
         let f = &w["fields"];
-        let parent = w["relations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["rel"] == "System.LinkTypes.Hierarchy-Reverse")
-            .and_then(|r| r["url"].as_str())
-            .and_then(|u| u.rsplit('/').next())
-            .and_then(|id| id.parse::<i64>().ok())
-            .map(title_of);
+        let parent = parent_of(&w).map(title_of);
         let title = title_of(wi);
         let value = format!(
             "{} | {} | {} | {:?} | {}",

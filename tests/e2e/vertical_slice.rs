@@ -2,20 +2,13 @@
 //! the host workspace item by item against the simulator, plus the exact requests ADO received.
 
 use ado_sync_e2e::*;
+use ado_sync_host::ado_sim::parent_of;
 use ado_sync_host::api::*;
 use serde_json::Value;
 use std::collections::HashMap;
 
 fn field<'a>(wi: &'a Value, name: &str) -> Option<&'a Value> {
     wi.get("fields").and_then(|f| f.get(name))
-}
-
-fn parent_of(wi: &Value) -> Option<i64> {
-    wi.get("relations")?.as_array()?.iter().find_map(|r| {
-        (r.get("rel")?.as_str()? == "System.LinkTypes.Hierarchy-Reverse")
-            .then(|| r.get("url")?.as_str()?.rsplit('/').next()?.parse().ok())
-            .flatten()
-    })
 }
 
 const MAPPED: [(&str, &str); 4] = [

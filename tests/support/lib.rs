@@ -1,7 +1,7 @@
 //! Shared set-up for the end-to-end scenarios: the real component, loaded once per test binary,
 //! in the real harness, talking to the simulated ADO through the egress choke point.
 
-use ado_sync_host::ado_sim::AdoSim;
+use ado_sync_host::ado_sim::{parent_of, AdoSim};
 use ado_sync_host::api::*;
 use ado_sync_host::imports::secrets::MemoryVault;
 use ado_sync_host::imports::storage::{FailingStorage, MemoryStorage, Storage};
@@ -411,14 +411,7 @@ impl Scenario {
                     ));
                 }
             }
-            let ado_parent = wi["relations"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|r| r["rel"] == "System.LinkTypes.Hierarchy-Reverse")
-                .and_then(|r| r["url"].as_str())
-                .and_then(|u| u.rsplit('/').next())
-                .and_then(|id| id.parse::<i64>().ok());
+            let ado_parent = parent_of(&wi);
             let host_parent = item.parent.as_ref().and_then(|p| by_host.get(p).copied());
             if ado_parent != host_parent {
                 c.problems.push(format!(

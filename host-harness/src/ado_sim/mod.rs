@@ -34,6 +34,20 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
 pub use faults::Faults;
+
+/// The parent's id in a work item's REST JSON (its `Hierarchy-Reverse` relation), as a client
+/// reads it from [`AdoSim::work_item`].
+pub fn parent_of(work_item: &Value) -> Option<i64> {
+    work_item["relations"]
+        .as_array()?
+        .iter()
+        .find(|r| r["rel"] == state::HIER_REVERSE)?["url"]
+        .as_str()?
+        .rsplit('/')
+        .next()?
+        .parse()
+        .ok()
+}
 pub use routes::DROP_CONNECTION_HEADER;
 
 use patch::{PatchOptions, Target};

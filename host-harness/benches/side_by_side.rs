@@ -129,6 +129,13 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// Keep `run` when it is faster than the best so far (figures are the best of their repetitions).
+fn keep_best<T>(best: &mut Option<T>, run: T, time: fn(&T) -> Duration) {
+    if best.as_ref().is_none_or(|b| time(&run) < time(b)) {
+        *best = Some(run);
+    }
+}
+
 fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -922,14 +929,16 @@ async fn push_figures(runtime: &Arc<Runtime>, plan: &Plan) {
     let items = new_host_items(plan.push);
     let (mut best_w, mut best_n): (Option<PushRun>, Option<PushRun>) = (None, None);
     for _ in 0..if plan.quick { 1 } else { 2 } {
-        let w = push_once(Kind::Wasm, runtime, &items).await;
-        if best_w.as_ref().is_none_or(|b| w.time < b.time) {
-            best_w = Some(w);
-        }
-        let n = push_once(Kind::Native, runtime, &items).await;
-        if best_n.as_ref().is_none_or(|b| n.time < b.time) {
-            best_n = Some(n);
-        }
+        keep_best(
+            &mut best_w,
+            push_once(Kind::Wasm, runtime, &items).await,
+            |r| r.time,
+        );
+        keep_best(
+            &mut best_n,
+            push_once(Kind::Native, runtime, &items).await,
+            |r| r.time,
+        );
     }
     let (pw, pn) = (best_w.expect("wasm push"), best_n.expect("native push"));
     for (name, r) in [("wasm", &pw), ("native", &pn)] {
@@ -959,13 +968,9 @@ async fn webhook_figures(runtime: &Arc<Runtime>, plan: &Plan) {
         let (mut hw, mut hn) = (None::<HookRun>, None::<HookRun>);
         for _ in 0..if plan.quick { 1 } else { 2 } {
             let w = webhooks(Kind::Wasm, runtime, plan.hook_items, plan.events, batch).await;
-            if hw.as_ref().is_none_or(|b| w.total < b.total) {
-                hw = Some(w);
-            }
+            keep_best(&mut hw, w, |r| r.total);
             let n = webhooks(Kind::Native, runtime, plan.hook_items, plan.events, batch).await;
-            if hn.as_ref().is_none_or(|b| n.total < b.total) {
-                hn = Some(n);
-            }
+            keep_best(&mut hn, n, |r| r.total);
         }
         let (hw, hn) = (hw.expect("wasm run"), hn.expect("native run"));
         if batch == 1 {

@@ -116,7 +116,7 @@ fn a_host_number_ado_cannot_hold_is_a_typed_error() {
         connection_id: fixture::CONNECTION,
         base_url: "https://dev.azure.com/fuzz",
         project_name: fixture::PROJECT,
-        project: &project,
+        types: &project.work_item_types,
         schema: &schema,
         mapping: &mapping,
     };

@@ -2,8 +2,8 @@
 //! the JSON Patch that creates or updates its work item. Sync, webhooks and map-item share this.
 
 use crate::api::{
-    AdoWorkItemType, Direction, FieldEntry, FieldValue, HostItem, Mapping, ProjectDiscovery,
-    Result, SyncError, WorkspaceSchema,
+    AdoWorkItemType, Direction, FieldEntry, FieldValue, HostItem, Mapping, Result, SyncError,
+    WorkspaceSchema,
 };
 use crate::core::mapping::host_field_kind;
 use crate::core::paths::same_path;
@@ -35,8 +35,8 @@ pub struct MapContext<'a> {
     pub base_url: &'a str,
     /// The ADO project's name.
     pub project_name: &'a str,
-    /// What the ADO project holds.
-    pub project: &'a ProjectDiscovery,
+    /// The ADO project's work item types (hierarchy, states, fields).
+    pub types: &'a [AdoWorkItemType],
     /// What the host workspace holds.
     pub schema: &'a WorkspaceSchema,
     /// The mapping.
@@ -101,15 +101,13 @@ impl MapContext<'_> {
             .iter()
             .find(|t| t.host_type == host_type)?
             .ado_type;
-        self.project
-            .work_item_types
+        self.types
             .iter()
             .find(|w| w.name.eq_ignore_ascii_case(name))
     }
 
     fn ado_type_named(&self, name: &str) -> Option<&AdoWorkItemType> {
-        self.project
-            .work_item_types
+        self.types
             .iter()
             .find(|w| w.name.eq_ignore_ascii_case(name))
     }
@@ -240,6 +238,49 @@ impl MapContext<'_> {
     pub fn work_item_url(&self, id: i64) -> String {
         format!("{}/_apis/wit/workItems/{id}", self.base_url)
     }
+}
+
+/// The fields of a work item [`to_host`] may read, whatever the mapping: the rest are the
+/// mapping's ADO fields. Also the revision and change date, which callers read.
+const FIELDS_ALWAYS_READ: [&str; 10] = [
+    "System.WorkItemType",
+    "System.Title",
+    "System.Description",
+    "Microsoft.VSTS.TCM.ReproSteps",
+    "System.State",
+    "System.IterationPath",
+    "System.Tags",
+    "System.TeamProject",
+    "System.Rev",
+    "System.ChangedDate",
+];
+
+/// A set of field reference names, looked up many times per work item.
+#[derive(Debug, Clone, Default)]
+pub struct FieldNames(Vec<String>);
+
+impl FieldNames {
+    /// Whether the set holds `name`. Names are ordered by length first: most names in a payload
+    /// differ in length from every wanted one, and comparing lengths is cheaper than comparing
+    /// long shared prefixes (`Microsoft.VSTS.…`).
+    pub fn contains(&self, name: &str) -> bool {
+        self.0
+            .binary_search_by(|f| f.len().cmp(&name.len()).then_with(|| f.as_str().cmp(name)))
+            .is_ok()
+    }
+}
+
+/// The work item fields a mapping's [`to_host`] reads: a work item read with only these
+/// becomes the same host item as the whole work item.
+pub fn fields_read_by_to_host(mapping: &Mapping) -> FieldNames {
+    let mut names: Vec<String> = FIELDS_ALWAYS_READ
+        .iter()
+        .map(|f| f.to_string())
+        .chain(mapping.fields.iter().map(|f| f.ado_field.clone()))
+        .collect();
+    names.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    names.dedup();
+    FieldNames(names)
 }
 
 /// The host item a work item becomes. `existing` is the linked host item, whose values are kept
@@ -516,4 +557,156 @@ pub fn to_ado(
         }
     }
     Ok((ado_type.name.clone(), ops))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{
+        AdoState, DeletePolicy, FieldDef, FieldKind, FieldMapping, ItemType, Release, Side, Sprint,
+        SprintMapping, Status, StatusCategory, StatusMapping, TypeMapping,
+    };
+    use serde_json::value::RawValue;
+
+    fn ado_type(name: &str, fields: &[&str]) -> AdoWorkItemType {
+        AdoWorkItemType {
+            name: name.into(),
+            reference_name: format!("Microsoft.VSTS.WorkItemTypes.{name}"),
+            level: Some(2),
+            states: vec![AdoState {
+                name: "Active".into(),
+                category: StatusCategory::InProgress,
+            }],
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    fn field(host: &str, ado: &str) -> FieldMapping {
+        FieldMapping {
+            host_field: host.into(),
+            ado_field: ado.into(),
+            direction: Direction::Both,
+            owner: Side::Ado,
+        }
+    }
+
+    fn def(id: &str, kind: FieldKind) -> FieldDef {
+        FieldDef {
+            id: id.into(),
+            name: id.into(),
+            kind,
+            options: vec!["High".into(), "Low".into()],
+        }
+    }
+
+    #[test]
+    fn a_work_item_read_with_only_the_fields_to_host_reads_maps_the_same() {
+        let types = [
+            ado_type("User Story", &["System.Title", "System.Description"]),
+            ado_type("Bug", &["System.Title", "Microsoft.VSTS.TCM.ReproSteps"]),
+        ];
+        let schema = WorkspaceSchema {
+            workspace_id: "ws".into(),
+            item_types: vec![ItemType {
+                id: "story".into(),
+                name: "Story".into(),
+                level: 2,
+            }],
+            statuses: vec![Status {
+                id: "doing".into(),
+                name: "Doing".into(),
+                category: StatusCategory::InProgress,
+            }],
+            sprints: vec![Sprint {
+                id: "s1".into(),
+                name: "Sprint 1".into(),
+                start: None,
+                finish: None,
+            }],
+            releases: vec![Release {
+                id: "r1".into(),
+                name: "2026.1".into(),
+            }],
+            fields: vec![
+                def("effort", FieldKind::Number),
+                def("risk", FieldKind::SingleSelect),
+                def("area", FieldKind::TreePath),
+                def("owner", FieldKind::User),
+            ],
+        };
+        let mapping = Mapping {
+            epic_is_product_level: true,
+            types: ["User Story", "Bug"]
+                .map(|t| TypeMapping {
+                    host_type: "story".into(),
+                    ado_type: t.into(),
+                })
+                .into(),
+            // Title, description and tags are read whatever the mapping says.
+            fields: vec![
+                field(RELEASES, "Custom.Release"),
+                field("effort", "Microsoft.VSTS.Scheduling.StoryPoints"),
+                field("risk", "Custom.Risk"),
+                field("area", "System.AreaPath"),
+                field("owner", "System.AssignedTo"),
+            ],
+            statuses: vec![StatusMapping {
+                host_status: "doing".into(),
+                ado_state: "Active".into(),
+                ado_type: None,
+            }],
+            sprints: vec![SprintMapping {
+                host_sprint: "s1".into(),
+                iteration_path: "P\\Sprint 1".into(),
+            }],
+            delete_policy: DeletePolicy::Unlink,
+            default_area_path: None,
+        };
+        let ctx = MapContext {
+            connection_id: "c",
+            base_url: "https://dev.azure.com/o",
+            project_name: "P",
+            types: &types,
+            schema: &schema,
+            mapping: &mapping,
+        };
+        let read = fields_read_by_to_host(&mapping);
+        for ty in ["User Story", "Bug"] {
+            let fields = json!({
+                "System.WorkItemType": ty,
+                "System.Title": "Checkout",
+                "System.Description": "<p>story text</p>",
+                "Microsoft.VSTS.TCM.ReproSteps": "<p>steps</p>",
+                "System.State": "Active",
+                "System.IterationPath": "P\\Sprint 1",
+                "System.Tags": "a; b",
+                "Custom.Release": "2026.1",
+                "Microsoft.VSTS.Scheduling.StoryPoints": 5,
+                "Custom.Risk": "High",
+                "System.AreaPath": "P\\Web",
+                "System.AssignedTo": {"uniqueName": "ann@example.com", "displayName": "Ann"},
+                "System.CreatedBy": {"uniqueName": "bob@example.com", "displayName": "Bob"},
+                "System.Reason": "New",
+                "System.CommentCount": 2,
+                "Microsoft.VSTS.Common.Priority": 2,
+            });
+            let whole = WorkItem::from_json(&json!({"id": 7, "rev": 4, "fields": fields})).unwrap();
+            let raw = RawValue::from_string(fields.to_string()).unwrap();
+            let part = WorkItem::from_parts(7, 4, &raw, None, |f| read.contains(f)).unwrap();
+            assert!(part.fields.len() < whole.fields.len());
+            assert!(whole
+                .fields
+                .keys()
+                .all(|f| read.contains(f) == part.fields.contains_key(f)));
+            let host = |wi: &WorkItem| to_host(&ctx, wi, "h".into(), None, None).unwrap();
+            let from_whole = host(&whole).expect("mapped");
+            assert_eq!(host(&part), Some(from_whole.clone()), "{ty}");
+            // Every part of the mapping brought a value, so a field left out would show.
+            assert!(from_whole.description.is_some() && from_whole.sprint.is_some());
+            assert!(from_whole.status.is_some() && !from_whole.releases.is_empty());
+            assert!(!from_whole.tags.is_empty());
+            assert!(from_whole.fields.iter().all(|f| f.value.is_some()));
+            assert_eq!(from_whole.fields.len(), 4);
+        }
+    }
 }

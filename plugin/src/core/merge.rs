@@ -39,14 +39,15 @@ pub struct Merged {
     pub conflicts: Vec<Conflict>,
 }
 
-#[derive(Clone, PartialEq)]
-enum Part {
-    Text(Option<String>),
-    Tags(Vec<String>),
-    Value(Option<FieldValue>),
+/// One part of an item, borrowed from it.
+#[derive(Clone, Copy, PartialEq)]
+enum Part<'a> {
+    Text(Option<&'a str>),
+    Tags(&'a [String]),
+    Value(Option<&'a FieldValue>),
 }
 
-fn same(a: &Part, b: &Part) -> bool {
+fn same(a: Part, b: Part) -> bool {
     match (a, b) {
         (Part::Tags(x), Part::Tags(y)) => same_tags(x, y),
         (Part::Value(Some(FieldValue::Number(x))), Part::Value(Some(FieldValue::Number(y)))) => {
@@ -56,40 +57,39 @@ fn same(a: &Part, b: &Part) -> bool {
     }
 }
 
-fn custom(item: &HostItem, field: &str) -> Option<FieldValue> {
-    item.fields
-        .iter()
-        .find(|f| f.field == field)
-        .and_then(|f| f.value.clone())
-}
-
-fn get(item: &HostItem, field: &str) -> Part {
+fn get<'a>(item: &'a HostItem, field: &str) -> Part<'a> {
     match field {
-        "title" => Part::Text(Some(item.title.clone())),
-        "description" => Part::Text(item.description.clone()),
-        "parent" => Part::Text(item.parent.clone()),
-        "status" => Part::Text(item.status.clone()),
-        "sprint" => Part::Text(item.sprint.clone()),
-        "tags" => Part::Tags(item.tags.clone()),
-        "releases" => Part::Tags(item.releases.clone()),
-        other => Part::Value(custom(item, other)),
+        "title" => Part::Text(Some(&item.title)),
+        "description" => Part::Text(item.description.as_deref()),
+        "parent" => Part::Text(item.parent.as_deref()),
+        "status" => Part::Text(item.status.as_deref()),
+        "sprint" => Part::Text(item.sprint.as_deref()),
+        "tags" => Part::Tags(&item.tags),
+        "releases" => Part::Tags(&item.releases),
+        other => Part::Value(
+            item.fields
+                .iter()
+                .find(|f| f.field == other)
+                .and_then(|f| f.value.as_ref()),
+        ),
     }
 }
 
 fn set(item: &mut HostItem, field: &str, part: Part) {
+    let text = |v: Option<&str>| v.map(str::to_string);
     match (field, part) {
-        ("title", Part::Text(v)) => item.title = v.unwrap_or_default(),
-        ("description", Part::Text(v)) => item.description = v,
-        ("parent", Part::Text(v)) => item.parent = v,
-        ("status", Part::Text(v)) => item.status = v,
-        ("sprint", Part::Text(v)) => item.sprint = v,
-        ("tags", Part::Tags(v)) => item.tags = v,
-        ("releases", Part::Tags(v)) => item.releases = v,
+        ("title", Part::Text(v)) => item.title = v.unwrap_or_default().to_string(),
+        ("description", Part::Text(v)) => item.description = text(v),
+        ("parent", Part::Text(v)) => item.parent = text(v),
+        ("status", Part::Text(v)) => item.status = text(v),
+        ("sprint", Part::Text(v)) => item.sprint = text(v),
+        ("tags", Part::Tags(v)) => item.tags = v.to_vec(),
+        ("releases", Part::Tags(v)) => item.releases = v.to_vec(),
         (other, Part::Value(v)) => match item.fields.iter_mut().find(|f| f.field == other) {
-            Some(entry) => entry.value = v,
+            Some(entry) => entry.value = v.cloned(),
             None => item.fields.push(FieldEntry {
                 field: other.to_string(),
-                value: v,
+                value: v.cloned(),
             }),
         },
         _ => {}
@@ -106,12 +106,7 @@ pub fn merge(
     fields: &[FieldMapping],
 ) -> Merged {
     let mut target = host.clone();
-    let mut out = Merged {
-        target: host.clone(),
-        from_ado: vec![],
-        from_host: vec![],
-        conflicts: vec![],
-    };
+    let (mut from_ado, mut from_host, mut conflicts) = (vec![], vec![], vec![]);
     let mut parts: Vec<(String, Side, Direction)> = BUILT_INS
         .iter()
         .map(|(f, s)| (f.to_string(), *s, Direction::Both))
@@ -126,13 +121,13 @@ pub fn merge(
     }
     for (field, owner, direction) in parts {
         let (h, a) = (get(host, &field), get(ado, &field));
-        if same(&h, &a) {
+        if same(h, a) {
             continue;
         }
         let (host_changed, ado_changed) = match base {
             Some(b) => {
                 let b = get(b, &field);
-                (!same(&h, &b), !same(&a, &b))
+                (!same(h, b), !same(a, b))
             }
             None => (true, true),
         };
@@ -143,15 +138,15 @@ pub fn merge(
                 (true, false) => false,
                 (false, true) => true,
                 _ => {
-                    let winner = if base.is_none() && get_is_empty(&h) {
+                    let winner = if base.is_none() && get_is_empty(h) {
                         Side::Ado
-                    } else if base.is_none() && get_is_empty(&a) {
+                    } else if base.is_none() && get_is_empty(a) {
                         Side::Host
                     } else {
                         owner
                     };
                     if base.is_some() {
-                        out.conflicts.push(Conflict {
+                        conflicts.push(Conflict {
                             field: field.clone(),
                             winner,
                         });
@@ -162,19 +157,23 @@ pub fn merge(
         };
         if take_ado {
             set(&mut target, &field, a);
-            out.from_ado.push(field);
+            from_ado.push(field);
         } else {
-            out.from_host.push(field);
+            from_host.push(field);
         }
     }
     target.fields.sort_by(|x, y| x.field.cmp(&y.field));
-    out.target = target;
-    out
+    Merged {
+        target,
+        from_ado,
+        from_host,
+        conflicts,
+    }
 }
 
-fn get_is_empty(p: &Part) -> bool {
+fn get_is_empty(p: Part) -> bool {
     match p {
-        Part::Text(v) => v.as_deref().is_none_or(str::is_empty),
+        Part::Text(v) => v.is_none_or(str::is_empty),
         Part::Tags(v) => v.is_empty(),
         Part::Value(v) => v.is_none(),
     }
@@ -183,6 +182,13 @@ fn get_is_empty(p: &Part) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn custom(item: &HostItem, field: &str) -> Option<FieldValue> {
+        match get(item, field) {
+            Part::Value(v) => v.cloned(),
+            _ => None,
+        }
+    }
 
     fn item(title: &str, status: &str, effort: Option<f64>) -> HostItem {
         HostItem {

@@ -2,7 +2,10 @@
 //! arrive as `value` or `values`, relations only with `$expand=relations`.
 
 use crate::api::{Result, SyncError};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Link type of the parent end of a hierarchy link (on the child).
 pub const PARENT_REL: &str = "System.LinkTypes.Hierarchy-Reverse";
@@ -31,15 +34,6 @@ impl WorkItem {
         Self::with_fields(value, fields)
     }
 
-    /// Read a work item from REST JSON it may keep (its fields are moved, not copied).
-    pub fn from_owned(mut value: Value) -> Result<WorkItem> {
-        let fields = match value.get_mut("fields").map(Value::take) {
-            Some(Value::Object(fields)) => fields,
-            _ => Map::new(),
-        };
-        Self::with_fields(&value, fields)
-    }
-
     fn with_fields(value: &Value, fields: Map<String, Value>) -> Result<WorkItem> {
         let id = value
             .get("id")
@@ -50,25 +44,33 @@ impl WorkItem {
             .and_then(Value::as_i64)
             .or_else(|| fields.get("System.Rev").and_then(Value::as_i64))
             .unwrap_or(0);
-        let relations = value
-            .get("relations")
-            .and_then(Value::as_array)
-            .map(|rels| {
-                rels.iter()
-                    .filter_map(|r| {
-                        Some((
-                            r.get("rel")?.as_str()?.to_string(),
-                            r.get("url")?.as_str()?.to_string(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(WorkItem {
             id,
             rev,
             fields,
-            relations,
+            relations: relations_of(value.get("relations")),
+        })
+    }
+
+    /// A work item from a payload's parts, with only the `fields` that `wanted` names: the
+    /// others are skipped while parsing, without building values for them.
+    pub fn from_parts(
+        id: i64,
+        rev: i64,
+        fields: &RawValue,
+        relations: Option<&Value>,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<WorkItem> {
+        let mut de = serde_json::Deserializer::from_str(fields.get());
+        let fields = Named(&wanted)
+            .deserialize(&mut de)
+            .and_then(|f| de.end().map(|()| f))
+            .map_err(|e| SyncError::BadPayload(format!("work item {id}: fields: {e}")))?;
+        Ok(WorkItem {
+            id,
+            rev,
+            fields,
+            relations: relations_of(relations),
         })
     }
 
@@ -103,6 +105,76 @@ impl WorkItem {
     /// Index of the parent relation, for removal.
     pub fn parent_relation_index(&self) -> Option<usize> {
         self.relations.iter().position(|(rel, _)| rel == PARENT_REL)
+    }
+}
+
+/// Relations `(rel, url)` of a `relations` array; entries without both are skipped.
+fn relations_of(relations: Option<&Value>) -> Vec<(String, String)> {
+    relations
+        .and_then(Value::as_array)
+        .map(|rels| {
+            rels.iter()
+                .filter_map(|r| {
+                    Some((
+                        r.get("rel")?.as_str()?.to_string(),
+                        r.get("url")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads a JSON object of fields, keeping the ones whose name passes the filter.
+struct Named<'f, F>(&'f F);
+
+/// An object key, borrowed from the text unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Named<'_, F> {
+    type Value = Map<String, Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Named<'_, F> {
+    type Value = Map<String, Value>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of fields")
+    }
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(name)) = map.next_key()? {
+            if (self.0)(&name) {
+                out.insert(name.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -143,6 +215,25 @@ mod tests {
         assert_eq!(wi.parent_id(), Some(2));
         assert_eq!(wi.parent_relation_index(), Some(1));
         assert_eq!(wi.work_item_type(), "Task");
+    }
+
+    #[test]
+    fn parts_keep_only_the_wanted_fields() {
+        let fields: Box<RawValue> = serde_json::from_str(
+            r#"{"System.Title": "T", "System.CreatedBy": {"displayName": "A", "_links": {}},
+                "Custom.\u0052isk": "High", "System.State": "New"}"#,
+        )
+        .unwrap();
+        let relations = json!([{"rel": PARENT_REL, "url": "https://x/_apis/wit/workItems/2"}]);
+        let wi = WorkItem::from_parts(5, 3, &fields, Some(&relations), |f| f != "System.CreatedBy")
+            .unwrap();
+        assert_eq!((wi.id, wi.rev, wi.parent_id()), (5, 3, Some(2)));
+        assert_eq!(
+            Value::Object(wi.fields),
+            json!({"System.Title": "T", "Custom.Risk": "High", "System.State": "New"})
+        );
+        let not_an_object: Box<RawValue> = serde_json::from_str("[1]").unwrap();
+        assert!(WorkItem::from_parts(5, 3, &not_an_object, None, |_| true).is_err());
     }
 
     #[test]

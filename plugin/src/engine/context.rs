@@ -1,7 +1,7 @@
 //! Everything one integration's sync needs, loaded once per call.
 
-use crate::api::{Mapping, ProjectDiscovery, Result, WorkspaceSchema};
-use crate::core::convert::MapContext;
+use crate::api::{AdoWorkItemType, Mapping, Result, WorkspaceSchema};
+use crate::core::convert::{fields_read_by_to_host, FieldNames, MapContext};
 use crate::engine::Engine;
 use crate::store::keys;
 use crate::store::records::{ConnectionRecord, IntegrationRecord, LinkRecord};
@@ -15,10 +15,13 @@ pub struct IntegrationContext {
     pub connection: ConnectionRecord,
     /// The host workspace schema.
     pub schema: WorkspaceSchema,
-    /// The ADO project snapshot.
-    pub discovery: ProjectDiscovery,
+    /// The ADO project's work item types, from its discovery (the rest of the discovery, the
+    /// field catalogue, areas, iterations and tags, is for configuring, not for syncing).
+    pub work_item_types: Vec<AdoWorkItemType>,
     /// The mapping.
     pub mapping: Mapping,
+    /// The work item fields mapping reads (`fields_read_by_to_host`).
+    pub fields_read: FieldNames,
 }
 
 impl IntegrationContext {
@@ -28,10 +31,15 @@ impl IntegrationContext {
             connection_id: &self.connection.id,
             base_url: &self.connection.base_url,
             project_name: &self.integration.project_name,
-            project: &self.discovery,
+            types: &self.work_item_types,
             schema: &self.schema,
             mapping: &self.mapping,
         }
+    }
+
+    /// Whether mapping reads a work item field: a payload's work item is parsed with only these.
+    pub fn reads_field(&self, name: &str) -> bool {
+        self.fields_read.contains(name)
     }
 
     /// The link of a work item.
@@ -62,7 +70,25 @@ impl IntegrationContext {
     }
 }
 
+/// The part of a stored discovery a sync reads; the rest is skipped while parsing.
+#[derive(serde::Deserialize)]
+struct StoredTypes {
+    work_item_types: Vec<AdoWorkItemType>,
+}
+
 impl Engine<'_> {
+    /// The work item types of an integration's project: from its stored discovery, or
+    /// discovered now when none is stored.
+    fn work_item_types(&self, integration: &str) -> Result<Vec<AdoWorkItemType>> {
+        match self
+            .store()
+            .value::<StoredTypes>(&keys::discovery(integration))?
+        {
+            Some(stored) => Ok(stored.work_item_types),
+            None => Ok(self.discovery(integration)?.work_item_types),
+        }
+    }
+
     /// Load an integration's context; a missing mapping is a typed `not-found`.
     pub fn context(&self, integration: &str) -> Result<IntegrationContext> {
         self.context_with(self.integration(integration)?, self.workspace_schema()?)
@@ -83,9 +109,19 @@ impl Engine<'_> {
                     integration.connection_id
                 ))
             })?;
+        let mapping: Mapping = self
+            .store()
+            .value(&keys::mapping(&integration.id))?
+            .ok_or_else(|| {
+                crate::api::SyncError::NotFound(format!(
+                    "no mapping stored for integration '{}'",
+                    integration.id
+                ))
+            })?;
         Ok(IntegrationContext {
-            mapping: self.get_mapping(&integration.id)?,
-            discovery: self.discovery(&integration.id)?,
+            fields_read: fields_read_by_to_host(&mapping),
+            mapping,
+            work_item_types: self.work_item_types(&integration.id)?,
             schema,
             integration,
             connection,

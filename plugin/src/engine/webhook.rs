@@ -35,9 +35,10 @@ pub const EVENTS: [&str; 4] = [
     "workitem.restored",
 ];
 
-/// A delivery, parsed.
-#[derive(Debug, PartialEq)]
-pub struct Event {
+/// A delivery, parsed. It borrows the body: the work item's fields stay text until the
+/// integration's mapping says which of them are read.
+#[derive(Debug)]
+pub struct Event<'a> {
     /// `workitem.updated`, …
     pub kind: String,
     /// The project GUID.
@@ -46,24 +47,73 @@ pub struct Event {
     pub work_item: i64,
     /// The revision the event is about (0 when unknown).
     pub rev: i64,
-    /// `System.ChangedDate` of that revision, when present.
-    pub changed_date: Option<String>,
     /// The work item as of the event (`resource`, or `resource.revision` for updates), when the
     /// payload carries its fields.
-    pub snapshot: Option<Value>,
+    pub snapshot: Option<Snapshot<'a>>,
     /// Whether the snapshot's links are known: it has `relations`, or it is an update whose
     /// links did not change (no `resource.relations`).
     pub links_known: bool,
 }
 
+/// A payload's work item, its fields not parsed yet.
+#[derive(Debug)]
+pub struct Snapshot<'a> {
+    /// `fields`: a JSON object.
+    fields: &'a RawValue,
+    /// `relations`, when the key is present (`null` included).
+    relations: Option<Value>,
+    /// The snapshot's own `rev`, else the event's.
+    rev: i64,
+}
+
+/// A snapshot read with the fields a mapping needs.
+pub struct SnapshotItem {
+    /// The work item.
+    pub work_item: WorkItem,
+    /// Whether the payload carries its relations (when not, they may have changed).
+    pub has_relations: bool,
+    /// `System.ChangedDate` of that revision, when present.
+    pub changed_date: Option<String>,
+}
+
+impl Snapshot<'_> {
+    /// Whether the payload carries the work item's relations.
+    pub fn has_relations(&self) -> bool {
+        self.relations.is_some()
+    }
+
+    /// The work item `id` with the fields `wanted` names (and its change date).
+    pub fn read(&self, id: i64, wanted: impl Fn(&str) -> bool) -> Result<SnapshotItem> {
+        let mut work_item =
+            WorkItem::from_parts(id, self.rev, self.fields, self.relations.as_ref(), |f| {
+                f == CHANGED_DATE || wanted(f)
+            })?;
+        let changed_date = if wanted(CHANGED_DATE) {
+            work_item.str_field(CHANGED_DATE).map(str::to_string)
+        } else {
+            match work_item.fields.remove(CHANGED_DATE) {
+                Some(Value::String(d)) => Some(d),
+                _ => None,
+            }
+        };
+        Ok(SnapshotItem {
+            work_item,
+            has_relations: self.has_relations(),
+            changed_date,
+        })
+    }
+}
+
+const CHANGED_DATE: &str = "System.ChangedDate";
+
 /// The parts of a delivery the plugin reads; the rest (messages, dates, the notification's ids,
 /// the resource's links) is skipped while parsing, without building values for it.
 #[derive(serde::Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     #[serde(rename = "eventType")]
     event_type: Option<Value>,
-    #[serde(default, deserialize_with = "an_object")]
-    resource: Option<Resource>,
+    #[serde(default, borrow, deserialize_with = "an_object")]
+    resource: Option<Resource<'a>>,
     #[serde(rename = "resourceContainers")]
     resource_containers: Option<Value>,
 }
@@ -71,17 +121,81 @@ struct Envelope {
 /// The resource's parts. An update's work item is its `revision` (its `fields` are the delta);
 /// the other events' work item is the resource itself.
 #[derive(serde::Deserialize)]
-struct Resource {
+struct Resource<'a> {
     id: Option<Value>,
     #[serde(rename = "workItemId")]
     work_item_id: Option<Value>,
     rev: Option<Value>,
-    /// Kept as text: an update's delta is not read.
-    fields: Option<Box<RawValue>>,
+    /// Kept as text: an update's delta is not read, the others' fields are read later.
+    #[serde(borrow)]
+    fields: Option<&'a RawValue>,
     /// Kept when present, `null` included (a present key tells the links are known).
     #[serde(default, deserialize_with = "kept")]
     relations: Option<Value>,
-    revision: Option<Value>,
+    #[serde(default, borrow)]
+    revision: AnyRevision<'a>,
+}
+
+/// The parts of an update's revision (any JSON object; anything else has none).
+#[derive(serde::Deserialize, Default)]
+struct Revision<'a> {
+    id: Option<Value>,
+    rev: Option<Value>,
+    #[serde(borrow)]
+    fields: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "kept")]
+    relations: Option<Value>,
+}
+
+/// `resource.revision` read in the same pass as the rest: an object's parts, or none for any
+/// other JSON value.
+#[derive(Default)]
+struct AnyRevision<'a>(Revision<'a>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for AnyRevision<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct Any<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Any<'a> {
+            type Value = AnyRevision<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                Revision::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(AnyRevision)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(AnyRevision::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+                Ok(AnyRevision::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+                Ok(AnyRevision::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+                Ok(AnyRevision::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+                Ok(AnyRevision::default())
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+                Ok(AnyRevision::default())
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+                Ok(AnyRevision::default())
+            }
+        }
+        d.deserialize_any(Any(std::marker::PhantomData))
+    }
 }
 
 fn kept<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
@@ -91,10 +205,10 @@ fn kept<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Va
 /// The resource, which must be a JSON object.
 fn an_object<'de, D: serde::Deserializer<'de>>(
     d: D,
-) -> std::result::Result<Option<Resource>, D::Error> {
+) -> std::result::Result<Option<Resource<'de>>, D::Error> {
     struct Object;
     impl<'de> serde::de::Visitor<'de> for Object {
-        type Value = Option<Resource>;
+        type Value = Option<Resource<'de>>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a JSON object as the resource")
         }
@@ -108,10 +222,15 @@ fn an_object<'de, D: serde::Deserializer<'de>>(
     d.deserialize_map(Object)
 }
 
+/// Whether raw JSON is an object.
+fn is_object(raw: &RawValue) -> bool {
+    raw.get().trim_start().starts_with('{')
+}
+
 /// Read the parts of a delivery's body the plugin needs. `workitem.updated` carries a
 /// WorkItemUpdate (id = update number; the work item id is `workItemId` or `revision.id`); the
 /// others carry the work item itself.
-pub fn parse_delivery(body: &[u8]) -> Result<Event> {
+pub fn parse_delivery(body: &[u8]) -> Result<Event<'_>> {
     let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|e| SyncError::BadPayload(format!("body is not a service-hook delivery ({e})")))?;
     let kind = envelope
@@ -120,7 +239,7 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event> {
         .and_then(Value::as_str)
         .ok_or_else(|| SyncError::BadPayload("missing eventType".into()))?
         .to_string();
-    let mut resource = envelope
+    let resource = envelope
         .resource
         .ok_or_else(|| SyncError::BadPayload("missing resource".into()))?;
     let project_id = envelope
@@ -132,34 +251,10 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event> {
         .to_string();
     let positive = |v: Option<&Value>| v.and_then(Value::as_i64).filter(|id| *id > 0);
     let updated = kind == "workitem.updated";
-    // The work item as of the event: an update's revision, or the resource itself.
     let links_in_update = resource.relations.is_some();
-    let snapshot_json: Option<Value> = if updated {
-        resource.revision.take()
-    } else {
-        let mut item = serde_json::Map::new();
-        for (key, value) in [
-            ("id", resource.id.clone()),
-            ("rev", resource.rev.clone()),
-            (
-                "fields",
-                match resource.fields.take() {
-                    Some(raw) => Some(
-                        serde_json::from_str(raw.get())
-                            .map_err(|e| SyncError::BadPayload(format!("resource.fields: {e}")))?,
-                    ),
-                    None => None,
-                },
-            ),
-            ("relations", resource.relations.take()),
-        ] {
-            if let Some(v) = value {
-                item.insert(key.to_string(), v);
-            }
-        }
-        Some(Value::Object(item))
-    };
-    let (work_item, rev) = if updated {
+    // The work item as of the event: an update's revision, or the resource itself.
+    let (work_item, rev, snapshot) = if updated {
+        let revision = resource.revision.0;
         // `workItemId` 0 or missing is a known artefact of the documented sample: fall back to the
         // revision. Any other non-positive or non-integer value is a malformed payload.
         let declared = match &resource.work_item_id {
@@ -174,45 +269,44 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event> {
                 }
             },
         };
-        let revision = snapshot_json.as_ref();
         let id = declared
-            .or_else(|| positive(revision.and_then(|r| r.get("id"))))
+            .or_else(|| positive(revision.id.as_ref()))
             .ok_or_else(|| {
                 SyncError::BadPayload("updated event without resource.workItemId".into())
             })?;
         let rev = positive(resource.rev.as_ref())
-            .or_else(|| positive(revision.and_then(|r| r.get("rev"))))
+            .or_else(|| positive(revision.rev.as_ref()))
             .unwrap_or(0);
-        (id, rev)
+        let snapshot = revision
+            .fields
+            .filter(|f| is_object(f))
+            .map(|fields| Snapshot {
+                fields,
+                relations: revision.relations,
+                rev: revision.rev.as_ref().and_then(Value::as_i64).unwrap_or(rev),
+            });
+        (id, rev, snapshot)
     } else {
         let id = positive(resource.id.as_ref())
             .ok_or_else(|| SyncError::BadPayload("event without a positive resource.id".into()))?;
-        (id, positive(resource.rev.as_ref()).unwrap_or(0))
+        let rev = positive(resource.rev.as_ref()).unwrap_or(0);
+        let snapshot = resource
+            .fields
+            .filter(|f| is_object(f))
+            .map(|fields| Snapshot {
+                fields,
+                relations: resource.relations,
+                rev: resource.rev.as_ref().and_then(Value::as_i64).unwrap_or(rev),
+            });
+        (id, rev, snapshot)
     };
-    let changed_date = snapshot_json
-        .as_ref()
-        .and_then(|s| s.pointer("/fields/System.ChangedDate"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let snapshot = snapshot_json
-        .filter(|v| v.get("fields").is_some_and(Value::is_object))
-        .map(|mut v| {
-            v["id"] = json!(work_item);
-            if v.get("rev").and_then(Value::as_i64).is_none() {
-                v["rev"] = json!(rev);
-            }
-            v
-        });
-    let links_known = snapshot
-        .as_ref()
-        .is_some_and(|s| s.get("relations").is_some())
-        || (updated && !links_in_update);
+    let links_known =
+        snapshot.as_ref().is_some_and(Snapshot::has_relations) || (updated && !links_in_update);
     Ok(Event {
         kind,
         project_id,
         work_item,
         rev,
-        changed_date,
         snapshot,
         links_known,
     })
@@ -398,8 +492,21 @@ impl Engine<'_> {
         let Some(ctx) = session.contexts.get(&integration_id) else {
             return Err(SyncError::Internal("integration context missing".into()));
         };
-        let changed_date = event.changed_date.take();
-        let outcome = self.apply_event(ctx, event, &session.now);
+        // The payload's work item, with the fields this integration's mapping reads.
+        let snapshot = event
+            .snapshot
+            .take()
+            .map(|s| s.read(event.work_item, |f| ctx.reads_field(f)))
+            .transpose();
+        let mut snapshot = match snapshot {
+            Ok(s) => s,
+            Err(e) => {
+                note.rejected(&e);
+                return Err(e);
+            }
+        };
+        let changed_date = snapshot.as_mut().and_then(|s| s.changed_date.take());
+        let outcome = self.apply_event(ctx, &event, snapshot, &session.now);
         match &outcome {
             Ok(o) => note.event(o, session.now.clone(), changed_date.as_deref()),
             Err(e) => note.rejected(e),
@@ -416,10 +523,13 @@ impl Engine<'_> {
         Ok(secret.map(|s| basic_header(&Credentials::UserPassword(DELIVERY_USER, &s))))
     }
 
+    /// Decide what an event means for the host; `snapshot` is the payload's work item, when it
+    /// carries one.
     fn apply_event(
         &self,
         ctx: &IntegrationContext,
-        event: Event,
+        event: &Event,
+        snapshot: Option<SnapshotItem>,
         now: &str,
     ) -> Result<WebhookOutcome> {
         let store = self.store();
@@ -459,14 +569,9 @@ impl Engine<'_> {
         // anything applied (checked above). Read the item from ADO only when the payload lacks
         // what is needed: its fields, or its links when they may have changed.
         let linked_parent = link.as_ref().and_then(|(l, _)| l.base.parent.clone());
-        let from_payload = match event.snapshot {
-            Some(snapshot)
-                if event.links_known && (link.is_some() || snapshot.get("relations").is_some()) =>
-            {
-                Some(WorkItem::from_owned(snapshot)?)
-            }
-            _ => None,
-        };
+        let from_payload = snapshot
+            .filter(|s| event.links_known && (link.is_some() || s.has_relations))
+            .map(|s| s.work_item);
         let (current, parent_host) = match from_payload {
             Some(wi) if wi.relations.is_empty() && event.kind == "workitem.updated" => {
                 (wi, linked_parent)
@@ -973,8 +1078,8 @@ impl Engine<'_> {
 mod tests {
     use super::*;
 
-    fn parse_event(body: &Value) -> Result<Event> {
-        parse_delivery(&serde_json::to_vec(body).unwrap_or_default())
+    fn bytes(body: &Value) -> Vec<u8> {
+        serde_json::to_vec(body).unwrap()
     }
 
     #[test]
@@ -984,9 +1089,16 @@ mod tests {
             "resource": {"id": 3, "workItemId": 42, "rev": 7, "revision": {"id": 42, "rev": 7, "fields": {"System.ChangedDate": "2026-01-02T03:04:05Z"}}},
             "resourceContainers": {"project": {"id": "p-1"}}
         });
-        let e = parse_event(&body).unwrap();
+        let body = bytes(&body);
+        let e = parse_delivery(&body).unwrap();
         assert_eq!((e.work_item, e.rev), (42, 7));
-        assert_eq!(e.changed_date.as_deref(), Some("2026-01-02T03:04:05Z"));
+        let item = e.snapshot.unwrap().read(42, |_| false).unwrap();
+        assert_eq!(item.changed_date.as_deref(), Some("2026-01-02T03:04:05Z"));
+        assert!(
+            item.work_item.fields.is_empty(),
+            "only wanted fields are kept"
+        );
+        assert_eq!((item.work_item.id, item.work_item.rev), (42, 7));
     }
 
     #[test]
@@ -996,7 +1108,7 @@ mod tests {
             "resource": {"id": 2, "workItemId": 0, "revision": {"id": 5, "rev": 2}},
             "resourceContainers": {"project": {"id": "p"}}
         });
-        assert_eq!(parse_event(&body).unwrap().work_item, 5);
+        assert_eq!(parse_delivery(&bytes(&body)).unwrap().work_item, 5);
     }
 
     #[test]
@@ -1010,7 +1122,7 @@ mod tests {
             json!({"eventType": "workitem.updated", "resource": {"id": 1}, "resourceContainers": {"project": {"id": "p"}}}),
         ] {
             assert!(
-                matches!(parse_event(&body), Err(SyncError::BadPayload(_))),
+                matches!(parse_delivery(&bytes(&body)), Err(SyncError::BadPayload(_))),
                 "{body}"
             );
         }

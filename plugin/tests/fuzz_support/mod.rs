@@ -165,7 +165,7 @@ fn mapping_case(u: &mut Unstructured) -> arbitrary::Result<()> {
         connection_id: "c1",
         base_url: "https://dev.azure.com/org",
         project_name: "P",
-        project: &project,
+        types: &project.work_item_types,
         schema: &schema,
         mapping: &mapping,
     };

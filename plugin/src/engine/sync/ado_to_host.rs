@@ -45,7 +45,6 @@ impl Engine<'_> {
             }
         }
         let mut types: Vec<&AdoWorkItemType> = ctx
-            .discovery
             .work_item_types
             .iter()
             .filter(|t| {

@@ -35,7 +35,7 @@ impl Engine<'_> {
         if ctx.integration.can_write {
             return Ok(());
         }
-        let Some(ty) = ctx.discovery.work_item_types.first() else {
+        let Some(ty) = ctx.work_item_types.first() else {
             return Ok(());
         };
         if !client.can_create_work_items(&ctx.integration.project_name, &ty.name)? {
@@ -248,7 +248,6 @@ impl Engine<'_> {
             DeletePolicy::SetRemoved => {
                 let current = WorkItem::from_json(&client.work_item(link.work_item)?)?;
                 let ty = ctx
-                    .discovery
                     .work_item_types
                     .iter()
                     .find(|t| t.name.eq_ignore_ascii_case(current.work_item_type()));

@@ -1263,7 +1263,7 @@ async fn main() {
     println!();
     let size = bytes.len() as u64;
     println!(
-        "(6) component size: {:.2} MiB ({size} bytes; release profile: opt-level \"s\", fat LTO, 1 codegen unit, stripped)   target <= 2 MiB",
+        "(6) component size: {:.2} MiB ({size} bytes; release profile: opt-level 2, fat LTO, 1 codegen unit, stripped)   target <= 2 MiB",
         mib(size)
     );
 }

@@ -58,7 +58,7 @@ impl WorkItem {
         id: i64,
         rev: i64,
         fields: &RawValue,
-        relations: Option<&Value>,
+        relations: Option<&RawValue>,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<WorkItem> {
         let mut de = serde_json::Deserializer::from_str(fields.get());
@@ -70,7 +70,7 @@ impl WorkItem {
             id,
             rev,
             fields,
-            relations: relations_of(relations),
+            relations: relations.map(relations_from_text).unwrap_or_default(),
         })
     }
 
@@ -123,6 +123,26 @@ fn relations_of(relations: Option<&Value>) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Relations `(rel, url)` of a `relations` array in JSON text. The usual shape (an array of
+/// objects) is read without building values for the entries' other parts (`attributes`).
+fn relations_from_text(raw: &RawValue) -> Vec<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        rel: Option<Value>,
+        url: Option<Value>,
+    }
+    match serde_json::from_str::<Vec<Entry>>(raw.get()) {
+        Ok(entries) => entries
+            .into_iter()
+            .filter_map(|e| match (e.rel?, e.url?) {
+                (Value::String(rel), Value::String(url)) => Some((rel, url)),
+                _ => None,
+            })
+            .collect(),
+        Err(_) => relations_of(serde_json::from_str::<Value>(raw.get()).ok().as_ref()),
+    }
 }
 
 /// Reads a JSON object of fields, keeping the ones whose name passes the filter.
@@ -219,21 +239,51 @@ mod tests {
 
     #[test]
     fn parts_keep_only_the_wanted_fields() {
-        let fields: Box<RawValue> = serde_json::from_str(
+        let raw = |text: &str| -> Box<RawValue> { serde_json::from_str(text).unwrap() };
+        let fields = raw(
             r#"{"System.Title": "T", "System.CreatedBy": {"displayName": "A", "_links": {}},
                 "Custom.\u0052isk": "High", "System.State": "New"}"#,
-        )
-        .unwrap();
-        let relations = json!([{"rel": PARENT_REL, "url": "https://x/_apis/wit/workItems/2"}]);
-        let wi = WorkItem::from_parts(5, 3, &fields, Some(&relations), |f| f != "System.CreatedBy")
-            .unwrap();
-        assert_eq!((wi.id, wi.rev, wi.parent_id()), (5, 3, Some(2)));
+        );
+        let wi = WorkItem::from_parts(5, 3, &fields, None, |f| f != "System.CreatedBy").unwrap();
+        assert_eq!((wi.id, wi.rev), (5, 3));
         assert_eq!(
             Value::Object(wi.fields),
             json!({"System.Title": "T", "Custom.Risk": "High", "System.State": "New"})
         );
-        let not_an_object: Box<RawValue> = serde_json::from_str("[1]").unwrap();
-        assert!(WorkItem::from_parts(5, 3, &not_an_object, None, |_| true).is_err());
+        assert!(WorkItem::from_parts(5, 3, &raw("[1]"), None, |_| true).is_err());
+    }
+
+    #[test]
+    fn parts_read_relations_of_any_shape() {
+        let raw = |text: &str| -> Box<RawValue> { serde_json::from_str(text).unwrap() };
+        let fields = raw("{}");
+        let relations = |text: &str| {
+            WorkItem::from_parts(5, 3, &fields, Some(&raw(text)), |_| true)
+                .unwrap()
+                .relations
+        };
+        let child = "https://x/_apis/wit/workItems/8";
+        // The usual shape, attributes skipped.
+        let usual = format!(
+            r#"[{{"rel": "System.LinkTypes.Hierarchy-Forward", "url": "{child}", "attributes": {{"isLocked": false}}}}]"#
+        );
+        assert_eq!(
+            relations(&usual),
+            [(
+                "System.LinkTypes.Hierarchy-Forward".to_string(),
+                child.to_string()
+            )]
+        );
+        // Odd entries (no string url, not an object) are skipped, the rest kept.
+        let odd = r#"[{"rel": "System.LinkTypes.Related", "url": 7}, 3,
+            {"rel": "System.LinkTypes.Hierarchy-Reverse", "url": "https://x/_apis/wit/workItems/2"}]"#;
+        let wi = WorkItem {
+            relations: relations(odd),
+            ..WorkItem::from_parts(5, 3, &fields, None, |_| true).unwrap()
+        };
+        assert_eq!((wi.relations.len(), wi.parent_id()), (1, Some(2)));
+        assert!(relations("null").is_empty());
+        assert!(relations(r#"{"rel": "x"}"#).is_empty());
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub struct Snapshot<'a> {
     /// `fields`: a JSON object.
     fields: &'a RawValue,
     /// `relations`, when the key is present (`null` included).
-    relations: Option<Value>,
+    relations: Option<&'a RawValue>,
     /// The snapshot's own `rev`, else the event's.
     rev: i64,
 }
@@ -84,10 +84,9 @@ impl Snapshot<'_> {
 
     /// The work item `id` with the fields `wanted` names (and its change date).
     pub fn read(&self, id: i64, wanted: impl Fn(&str) -> bool) -> Result<SnapshotItem> {
-        let mut work_item =
-            WorkItem::from_parts(id, self.rev, self.fields, self.relations.as_ref(), |f| {
-                f == CHANGED_DATE || wanted(f)
-            })?;
+        let mut work_item = WorkItem::from_parts(id, self.rev, self.fields, self.relations, |f| {
+            f == CHANGED_DATE || wanted(f)
+        })?;
         let changed_date = if wanted(CHANGED_DATE) {
             work_item.str_field(CHANGED_DATE).map(str::to_string)
         } else {
@@ -115,7 +114,18 @@ struct Envelope<'a> {
     #[serde(default, borrow, deserialize_with = "an_object")]
     resource: Option<Resource<'a>>,
     #[serde(rename = "resourceContainers")]
-    resource_containers: Option<Value>,
+    resource_containers: Option<Containers>,
+}
+
+/// `resourceContainers`: only the project's id is read.
+#[derive(serde::Deserialize)]
+struct Containers {
+    project: Option<IdOf>,
+}
+
+#[derive(serde::Deserialize)]
+struct IdOf {
+    id: Option<Value>,
 }
 
 /// The resource's parts. An update's work item is its `revision` (its `fields` are the delta);
@@ -130,8 +140,8 @@ struct Resource<'a> {
     #[serde(borrow)]
     fields: Option<&'a RawValue>,
     /// Kept when present, `null` included (a present key tells the links are known).
-    #[serde(default, deserialize_with = "kept")]
-    relations: Option<Value>,
+    #[serde(default, borrow, deserialize_with = "kept")]
+    relations: Option<&'a RawValue>,
     #[serde(default, borrow)]
     revision: AnyRevision<'a>,
 }
@@ -143,8 +153,8 @@ struct Revision<'a> {
     rev: Option<Value>,
     #[serde(borrow)]
     fields: Option<&'a RawValue>,
-    #[serde(default, deserialize_with = "kept")]
-    relations: Option<Value>,
+    #[serde(default, borrow, deserialize_with = "kept")]
+    relations: Option<&'a RawValue>,
 }
 
 /// `resource.revision` read in the same pass as the rest: an object's parts, or none for any
@@ -198,8 +208,10 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for AnyRevision<'a> {
     }
 }
 
-fn kept<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+fn kept<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<&'a RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// The resource, which must be a JSON object.
@@ -244,8 +256,8 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event<'_>> {
         .ok_or_else(|| SyncError::BadPayload("missing resource".into()))?;
     let project_id = envelope
         .resource_containers
+        .and_then(|c| c.project?.id)
         .as_ref()
-        .and_then(|c| c.pointer("/project/id"))
         .and_then(Value::as_str)
         .ok_or_else(|| SyncError::BadPayload("missing resourceContainers.project.id".into()))?
         .to_string();

@@ -465,6 +465,10 @@ async fn removing_a_project_takes_its_links_and_leaves_the_others() {
     );
     let dump = s.storage_dump();
     assert!(!dump.contains(&format!("mapping/{fabrikam}")));
+    assert!(
+        !dump.contains(&format!("discovery/{fabrikam}")),
+        "the discovery and its sync view go"
+    );
     assert!(!dump.contains(&format!("integration/{fabrikam}")));
     let projects = s.host.list_projects().await.expect("list");
     assert_eq!(

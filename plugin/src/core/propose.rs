@@ -30,12 +30,26 @@ pub fn estimate_field(process: &str) -> &'static str {
 
 /// The ADO field that holds an item's main text: Agile Bugs keep it in ReproSteps.
 pub fn description_field(ty: &AdoWorkItemType) -> &'static str {
+    // Keep in step with `DESCRIPTION_FIELDS`.
     let has = |f: &str| ty.fields.iter().any(|x| x.eq_ignore_ascii_case(f));
     if !has("System.Description") && has("Microsoft.VSTS.TCM.ReproSteps") {
         "Microsoft.VSTS.TCM.ReproSteps"
     } else {
         "System.Description"
     }
+}
+
+/// The fields [`description_field`] looks for.
+const DESCRIPTION_FIELDS: [&str; 2] = ["System.Description", "Microsoft.VSTS.TCM.ReproSteps"];
+
+/// Work item types as a sync needs them: each type's field list keeps only the fields a sync
+/// asks about ([`description_field`]); names, levels and states are kept whole.
+pub fn types_for_sync(mut types: Vec<AdoWorkItemType>) -> Vec<AdoWorkItemType> {
+    for ty in &mut types {
+        ty.fields
+            .retain(|f| DESCRIPTION_FIELDS.iter().any(|d| d.eq_ignore_ascii_case(f)));
+    }
+    types
 }
 
 /// Categories to try, in order, when a type has no state of the wanted category.
@@ -307,6 +321,19 @@ mod tests {
                 options: vec![],
             }],
         }
+    }
+
+    #[test]
+    fn types_for_sync_keep_the_description_fields_and_whole_states() {
+        let mut bug = ty("Bug", &[("Active", StatusCategory::InProgress)]);
+        bug.fields = ["System.Title", "microsoft.vsts.tcm.reprosteps", "Custom.X"]
+            .map(String::from)
+            .into();
+        let kept = types_for_sync(vec![bug.clone()]);
+        assert_eq!(kept[0].fields, ["microsoft.vsts.tcm.reprosteps"]);
+        assert_eq!((&kept[0].name, &kept[0].states), (&bug.name, &bug.states));
+        assert_eq!(description_field(&kept[0]), description_field(&bug));
+        assert_eq!(description_field(&bug), "Microsoft.VSTS.TCM.ReproSteps");
     }
 
     #[test]

@@ -319,6 +319,7 @@ impl Engine<'_> {
             .filter(|i| i.connection_id == id)
         {
             store.delete(&keys::mapping(&integration.id))?;
+            store.delete(&keys::discovery_types(&integration.id))?;
             store.delete(&keys::discovery(&integration.id))?;
             store.delete(&keys::integration(&integration.id))?;
         }
@@ -413,7 +414,7 @@ impl Engine<'_> {
             record.can_write = client.can_create_work_items(&found.name, &ty.name)?;
         }
         discovery.integration_id = record.id.clone();
-        self.store().put(&keys::discovery(&record.id), &discovery)?;
+        self.store_discovery(&record.id, &discovery)?;
         self.store().put(&keys::integration(&record.id), &record)?;
         self.integration_info(&record)
     }
@@ -433,6 +434,7 @@ impl Engine<'_> {
             }
         }
         store.delete(&keys::mapping(id))?;
+        store.delete(&keys::discovery_types(id))?;
         store.delete(&keys::discovery(id))?;
         store.delete(&keys::integration(id))
     }
@@ -453,8 +455,23 @@ impl Engine<'_> {
         let project = client.project(&record.project_id)?;
         let mut discovery = client.discover(&project)?;
         discovery.integration_id = id.to_string();
-        self.store().put(&keys::discovery(id), &discovery)?;
+        self.store_discovery(id, &discovery)?;
         Ok(discovery)
+    }
+
+    /// Keep a discovery snapshot, and the work item types a sync reads as their own small record
+    /// (a webhook call reads them; the snapshot's field catalogue is many times their size). The
+    /// derived record is removed first and written last, so it never describes an older
+    /// snapshot; while it is missing, the types are read from the snapshot.
+    fn store_discovery(&self, id: &str, discovery: &ProjectDiscovery) -> Result<()> {
+        let store = self.store();
+        store.delete(&keys::discovery_types(id))?;
+        store.put(&keys::discovery(id), discovery)?;
+        store.put(
+            &keys::discovery_types(id),
+            &propose::types_for_sync(discovery.work_item_types.clone()),
+        )?;
+        Ok(())
     }
 
     /// The stored discovery snapshot (read from ADO when missing).

@@ -2,6 +2,7 @@
 
 use crate::api::{AdoWorkItemType, Mapping, Result, WorkspaceSchema};
 use crate::core::convert::{fields_read_by_to_host, FieldNames, MapContext};
+use crate::core::propose::types_for_sync;
 use crate::engine::Engine;
 use crate::store::keys;
 use crate::store::records::{ConnectionRecord, IntegrationRecord, LinkRecord};
@@ -15,8 +16,9 @@ pub struct IntegrationContext {
     pub connection: ConnectionRecord,
     /// The host workspace schema.
     pub schema: WorkspaceSchema,
-    /// The ADO project's work item types, from its discovery (the rest of the discovery, the
-    /// field catalogue, areas, iterations and tags, is for configuring, not for syncing).
+    /// The ADO project's work item types as a sync reads them (`types_for_sync`: each type's
+    /// field list holds only the fields a sync asks about). The rest of the discovery (field
+    /// catalogue, areas, iterations, tags) is for configuring.
     pub work_item_types: Vec<AdoWorkItemType>,
     /// The mapping.
     pub mapping: Mapping,
@@ -77,16 +79,19 @@ struct StoredTypes {
 }
 
 impl Engine<'_> {
-    /// The work item types of an integration's project: from its stored discovery, or
-    /// discovered now when none is stored.
+    /// The work item types of an integration's project as a sync reads them: their own record,
+    /// else from the stored discovery (a store written before that record existed, or a write
+    /// of the discovery cut short), else discovered now.
     fn work_item_types(&self, integration: &str) -> Result<Vec<AdoWorkItemType>> {
-        match self
-            .store()
-            .value::<StoredTypes>(&keys::discovery(integration))?
-        {
-            Some(stored) => Ok(stored.work_item_types),
-            None => Ok(self.discovery(integration)?.work_item_types),
+        let store = self.store();
+        if let Some(types) = store.value(&keys::discovery_types(integration))? {
+            return Ok(types);
         }
+        let types = match store.value::<StoredTypes>(&keys::discovery(integration))? {
+            Some(stored) => stored.work_item_types,
+            None => self.discovery(integration)?.work_item_types,
+        };
+        Ok(types_for_sync(types))
     }
 
     /// Load an integration's context; a missing mapping is a typed `not-found`.

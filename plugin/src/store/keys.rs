@@ -19,6 +19,11 @@ pub fn integration(id: &str) -> String {
 pub fn discovery(integration: &str) -> String {
     format!("discovery/{integration}")
 }
+/// The work item types of an integration's discovery, as a sync reads them: derived from the
+/// snapshot, a fraction of its size (see `Engine::store_discovery`).
+pub fn discovery_types(integration: &str) -> String {
+    format!("discovery/{integration}/types")
+}
 /// The mapping of an integration.
 pub fn mapping(integration: &str) -> String {
     format!("mapping/{integration}")

@@ -963,7 +963,7 @@ async fn webhook_figures(runtime: &Arc<Runtime>, plan: &Plan) {
         "(3) webhook deliveries, one instance: {} real ADO edits over {} linked items (provisioned, authenticated)",
         plan.events, plan.hook_items
     );
-    for batch in [1, WEBHOOK_BATCH] {
+    for batch in [1, 8, WEBHOOK_BATCH] {
         // The best of two runs per side, interleaved (one run when --quick).
         let (mut hw, mut hn) = (None::<HookRun>, None::<HookRun>);
         for _ in 0..if plan.quick { 1 } else { 2 } {

@@ -6,6 +6,7 @@
 //! | `connection/{id}` | [`records::ConnectionRecord`] (no secret: only the vault name) |
 //! | `integration/{id}` | [`records::IntegrationRecord`] |
 //! | `discovery/{integration}` | [`crate::api::ProjectDiscovery`] |
+//! | `discovery/{integration}/types` | its work item types as a sync reads them ([`crate::core::propose::types_for_sync`]) |
 //! | `mapping/{integration}` | [`crate::api::Mapping`] |
 //! | `link/{connection}/wi/{work item}` | [`records::LinkRecord`] |
 //! | `link/{connection}/host/{host id}` | the work item id of that host item |

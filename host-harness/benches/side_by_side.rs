@@ -30,6 +30,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod serve_figure;
+
 const CLOUD_URL: &str = "https://dev.azure.com/contoso";
 const ADO_ORIGIN: &str = "https://dev.azure.com";
 const WORKSPACE_ID: &str = "ws-bench";
@@ -1009,6 +1011,41 @@ async fn webhook_figures(runtime: &Arc<Runtime>, plan: &Plan) {
             ratio(percentile(&hw.times, 0.99), percentile(&hn.times, 0.99)),
         );
     }
+    serve_figures(plan).await;
+}
+
+/// (3), in the runnable host: the same kind of deliveries handed to `ado-sync serve`'s app on a
+/// SQLite file, 64 per call, then posted to its router on a loopback port, one at a time and 64
+/// in flight. Their baseline is the component-call figures just above.
+async fn serve_figures(plan: &Plan) {
+    println!(
+        "  the runnable host (`ado-sync serve`'s app on a SQLite file, WAL, synchronous=FULL: every call commits before it answers; {} fresh edits per row)",
+        plan.events
+    );
+    let served = serve_figure::served(bulk_sim(plan.hook_items).await, PROJECT, WORKSPACE_ID).await;
+    let line = |what: &str, r: &serve_figure::ServeRun| {
+        println!(
+            "  {what:<34} {:>7.0} events/s  p50 {:>8.1} us  p99 {:>8.1} us  max {:>8.1} us  applied {}",
+            r.applied as f64 / r.wall.as_secs_f64(),
+            us(percentile(&r.times, 0.5)),
+            us(percentile(&r.times, 0.99)),
+            us(percentile(&r.times, 1.0)),
+            r.applied,
+        );
+    };
+    let deliveries = served.edits(plan.events, 0);
+    let r = served.direct(&deliveries, WEBHOOK_BATCH).await;
+    assert_eq!(r.applied, plan.events, "app: every real edit applies");
+    line("app, 64 per call (time per call)", &r);
+    for (round, in_flight) in [1usize, 64].into_iter().enumerate() {
+        let deliveries = served.edits(plan.events, round + 1);
+        let r = served.post(&deliveries, in_flight).await;
+        assert_eq!(r.applied, plan.events, "serve: every real edit applies");
+        line(&format!("HTTP, {in_flight} in flight (per delivery)"), &r);
+    }
+    println!(
+        "  (targets: >= 10,000 events/s, p99 <= 1 ms per event; the HTTP client runs in this process, on the same cores)"
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -224,7 +224,7 @@ impl Drop for UnitOfWork {
 }
 
 impl SqliteStorage {
-    /// A write of one key: its own transaction, or a savepoint inside an open unit of work.
+    /// A write of one key: its own transaction, or part of an open unit of work.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.conn)?;
         if conn.is_autocommit() {
@@ -235,20 +235,19 @@ impl SqliteStorage {
             tx.commit().map_err(sql)?;
             Ok(out)
         } else {
-            let sp = conn.savepoint().map_err(sql)?;
-            let out = f(&sp)?;
-            sp.commit().map_err(sql)?;
-            Ok(out)
+            // Inside a unit of work its transaction holds the write lock, and this connection
+            // is this store's alone: no savepoint is needed. A write failing half-way leaves at
+            // most a skipped version number.
+            f(&conn)
         }
     }
 
     fn next_version(tx: &Connection) -> Result<u64> {
         let v: i64 = tx
-            .query_row(
+            .prepare_cached(
                 "UPDATE plugin_kv_seq SET next = next + 1 WHERE id = 0 RETURNING next - 1",
-                [],
-                |r| r.get(0),
             )
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(sql)?;
         Ok(v as u64)
     }
@@ -267,30 +266,29 @@ fn check_size(value: &[u8]) -> Result<()> {
 impl Storage for SqliteStorage {
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>> {
         let conn = lock(&self.conn)?;
-        conn.query_row(
-            "SELECT value, version FROM plugin_kv WHERE key = ?1",
-            [key],
-            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)? as u64)),
-        )
-        .optional()
-        .map_err(sql)
+        conn.prepare_cached("SELECT value, version FROM plugin_kv WHERE key = ?1")
+            .and_then(|mut s| {
+                s.query_row([key], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)? as u64))
+                })
+                .optional()
+            })
+            .map_err(sql)
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<u64> {
         check_size(value)?;
         self.write(|tx| {
             let v = Self::next_version(tx)?;
-            tx.execute(
-                "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
-                params![key, value, v as i64],
-            )
-            .map_err(sql)?;
+            tx.prepare_cached(UPSERT)
+                .and_then(|mut s| s.execute(params![key, value, v as i64]))
+                .map_err(sql)?;
             Ok(v)
         })
     }
     fn delete(&self, key: &str) -> Result<()> {
         lock(&self.conn)?
-            .execute("DELETE FROM plugin_kv WHERE key = ?1", [key])
+            .prepare_cached("DELETE FROM plugin_kv WHERE key = ?1")
+            .and_then(|mut s| s.execute([key]))
             .map_err(sql)?;
         Ok(())
     }
@@ -318,21 +316,16 @@ impl Storage for SqliteStorage {
         check_size(value)?;
         self.write(|tx| {
             let current: Option<i64> = tx
-                .query_row("SELECT version FROM plugin_kv WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })
-                .optional()
+                .prepare_cached("SELECT version FROM plugin_kv WHERE key = ?1")
+                .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
                 .map_err(sql)?;
             if current.map(|v| v as u64) != expected {
                 return Ok(None);
             }
             let v = Self::next_version(tx)?;
-            tx.execute(
-                "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
-                params![key, value, v as i64],
-            )
-            .map_err(sql)?;
+            tx.prepare_cached(UPSERT)
+                .and_then(|mut s| s.execute(params![key, value, v as i64]))
+                .map_err(sql)?;
             Ok(Some(v))
         })
     }
@@ -350,6 +343,11 @@ impl Storage for SqliteStorage {
             .map_err(sql)
     }
 }
+
+/// Write a record with its new version. Statements here are prepared once per connection
+/// (`prepare_cached`): a webhook call makes a handful of reads and writes per delivery.
+const UPSERT: &str = "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version";
 
 /// Keys from ?1 (a prefix) up to ?2 (its upper bound), on the primary key index.
 const LIST_RANGE: &str = "SELECT key FROM plugin_kv WHERE key >= ?1 AND key < ?2 \

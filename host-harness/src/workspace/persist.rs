@@ -34,13 +34,14 @@ pub fn save_items<'a>(
         "INSERT INTO host_workspace (id, schema) VALUES (0, ?1) ON CONFLICT(id) DO UPDATE SET schema = excluded.schema",
         [serde_json::to_string(&ws.schema)?],
     )?;
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO host_items (id, item) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET item = excluded.item",
+    )?;
+    let mut delete = conn.prepare_cached("DELETE FROM host_items WHERE id = ?1")?;
     for id in ids {
         match ws.items.get(id) {
-            Some(item) => conn.execute(
-                "INSERT INTO host_items (id, item) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET item = excluded.item",
-                params![id, serde_json::to_string(item)?],
-            )?,
-            None => conn.execute("DELETE FROM host_items WHERE id = ?1", [id])?,
+            Some(item) => upsert.execute(params![id, serde_json::to_string(item)?])?,
+            None => delete.execute([id])?,
         };
     }
     Ok(())

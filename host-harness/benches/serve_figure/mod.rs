@@ -29,6 +29,7 @@ pub struct ServeRun {
 
 /// A served workspace: the app on its SQLite file, the server on a loopback port.
 pub struct Served {
+    server: tokio::task::JoinHandle<()>,
     app: Arc<App>,
     path: String,
     url: String,
@@ -43,6 +44,9 @@ use ado_sync_host::app::webhook::Delivery as Answer;
 
 impl Drop for Served {
     fn drop(&mut self) {
+        // The server task holds the app (its runtime, pool and epoch thread): stop it, so the
+        // figures after this one run without it.
+        self.server.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -111,7 +115,9 @@ pub async fn served(sim: AdoSim, project: &str, workspace: &str) -> Served {
         admin_token: None,
         public_url: url.clone(),
     });
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router(state)).await;
+    });
     app.provision_webhook("Contoso", &url)
         .await
         .expect("provision");
@@ -119,6 +125,7 @@ pub async fn served(sim: AdoSim, project: &str, workspace: &str) -> Served {
     let _ = sim.drain_events();
     let path = format!("/webhooks/{workspace}/ado");
     Served {
+        server,
         app,
         url: format!("{url}{path}"),
         path,

@@ -912,6 +912,87 @@ async fn a_batch_gives_each_delivery_its_own_result_and_the_same_final_state() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn parents_in_one_batch_are_right_for_new_siblings_moves_and_parents_created_in_it() {
+    let mut h = hooked().await;
+    let old_parent =
+        h.s.sim
+            .find_by_title("Dashboards for error rates")
+            .expect("seed");
+    let new_parent =
+        h.s.sim
+            .find_by_title("Push notifications for shipped orders")
+            .expect("seed");
+    let s = &h.s.sim;
+    let first = s.user_create(
+        "Fabrikam",
+        "Task",
+        json!({"System.Title": "First"}),
+        Some(old_parent),
+    );
+    let second = s.user_create(
+        "Fabrikam",
+        "Task",
+        json!({"System.Title": "Second"}),
+        Some(old_parent),
+    );
+    // Moved after its sibling's parent was looked up in the same call.
+    s.user_update(first, json!({"System.Parent": new_parent}))
+        .expect("move");
+    // A parent created in the same batch, then its child: the parent is linked only once its
+    // own delivery has been handled.
+    let story = s.user_create(
+        "Fabrikam",
+        "User Story",
+        json!({"System.Title": "New story"}),
+        None,
+    );
+    let under_it = s.user_create(
+        "Fabrikam",
+        "Task",
+        json!({"System.Title": "Under it"}),
+        Some(story),
+    );
+    // Each create and move also updates the parents' links: those deliveries are in the batch too.
+    let events = s.drain_events();
+    assert!(events.len() >= 5, "{}", events.len());
+    let batch: Vec<WebhookRequest> = events
+        .iter()
+        .map(|e| {
+            delivery(
+                &h.path,
+                Some(&credential(&h.s, e)),
+                serde_json::to_vec(e).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let results =
+        h.s.host
+            .handle_webhooks(&batch)
+            .await
+            .expect("the call runs");
+    for r in &results {
+        match r {
+            Ok(WebhookOutcome::Applied(changes)) => h.s.apply(changes),
+            Ok(WebhookOutcome::Ignored(_)) => {}
+            Err(e) => panic!("every delivery is handled: {e:?}"),
+        }
+    }
+    let parent_of = |id| {
+        h.s.workspace.items[&h.s.host_id(&h.conn.id, id)]
+            .parent
+            .clone()
+    };
+    let host = |id| Some(h.s.host_id(&h.conn.id, id));
+    assert_eq!(parent_of(first), host(new_parent), "moved");
+    assert_eq!(parent_of(second), host(old_parent), "its sibling stays");
+    assert_eq!(
+        parent_of(under_it),
+        host(story),
+        "under the parent made in the batch"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_host_edit_not_pushed_yet_survives_an_ado_edit_arriving_by_webhook() {
     let mut h = hooked().await;
     let wi =

@@ -314,19 +314,21 @@ impl Storage for SqliteStorage {
         value: &[u8],
     ) -> Result<Option<u64>> {
         check_size(value)?;
+        // One conditional statement: it changes a row only when the version is the expected one
+        // (or, expecting none, when the key is absent). A swap that fails still uses up a
+        // version number, which only has to be unique and increasing.
         self.write(|tx| {
-            let current: Option<i64> = tx
-                .prepare_cached("SELECT version FROM plugin_kv WHERE key = ?1")
-                .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
-                .map_err(sql)?;
-            if current.map(|v| v as u64) != expected {
-                return Ok(None);
-            }
             let v = Self::next_version(tx)?;
-            tx.prepare_cached(UPSERT)
-                .and_then(|mut s| s.execute(params![key, value, v as i64]))
-                .map_err(sql)?;
-            Ok(Some(v))
+            let changed = match expected {
+                Some(old) => tx
+                    .prepare_cached(SWAP)
+                    .and_then(|mut s| s.execute(params![key, value, v as i64, old as i64])),
+                None => tx
+                    .prepare_cached(CREATE)
+                    .and_then(|mut s| s.execute(params![key, value, v as i64])),
+            }
+            .map_err(sql)?;
+            Ok((changed == 1).then_some(v))
         })
     }
     fn dump(&self) -> Result<Vec<(String, Vec<u8>)>> {
@@ -348,6 +350,13 @@ impl Storage for SqliteStorage {
 /// (`prepare_cached`): a webhook call makes a handful of reads and writes per delivery.
 const UPSERT: &str = "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
      ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version";
+
+/// Replace a record whose version is ?4.
+const SWAP: &str = "UPDATE plugin_kv SET value = ?2, version = ?3 WHERE key = ?1 AND version = ?4";
+
+/// Create a record unless the key exists.
+const CREATE: &str = "INSERT INTO plugin_kv (key, value, version) VALUES (?1, ?2, ?3)
+     ON CONFLICT(key) DO NOTHING";
 
 /// Keys from ?1 (a prefix) up to ?2 (its upper bound), on the primary key index.
 const LIST_RANGE: &str = "SELECT key FROM plugin_kv WHERE key >= ?1 AND key < ?2 \

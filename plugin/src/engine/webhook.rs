@@ -351,6 +351,35 @@ struct Deliveries {
     credentials: HashMap<String, Option<String>>,
     contexts: HashMap<String, IntegrationContext>,
     notes: HashMap<String, EventNote>,
+    parents: ParentHosts,
+}
+
+/// The host ids of parents found linked during a call, by connection and work item: siblings
+/// share a parent, and a link's host id never changes (deliveries mark links, never remove
+/// them), so a parent is read once per call. Parents not linked are read again.
+#[derive(Default)]
+struct ParentHosts(HashMap<String, HashMap<i64, String>>);
+
+impl ParentHosts {
+    fn host_of(
+        &mut self,
+        ctx: &IntegrationContext,
+        store: &crate::store::Store,
+        work_item: i64,
+    ) -> Result<Option<String>> {
+        let connection = &ctx.connection.id;
+        if let Some(host) = self.0.get(connection).and_then(|m| m.get(&work_item)) {
+            return Ok(Some(host.clone()));
+        }
+        let found = ctx.host_of_work_item(store, work_item)?;
+        if let Some(host) = &found {
+            self.0
+                .entry(connection.clone())
+                .or_default()
+                .insert(work_item, host.clone());
+        }
+        Ok(found)
+    }
 }
 
 /// The health counters of one connection's deliveries in a call, written once at its end.
@@ -518,7 +547,7 @@ impl Engine<'_> {
             }
         };
         let changed_date = snapshot.as_mut().and_then(|s| s.changed_date.take());
-        let outcome = self.apply_event(ctx, &event, snapshot, &session.now);
+        let outcome = self.apply_event(ctx, &event, snapshot, &mut session.parents, &session.now);
         match &outcome {
             Ok(o) => note.event(o, session.now.clone(), changed_date.as_deref()),
             Err(e) => note.rejected(e),
@@ -542,6 +571,7 @@ impl Engine<'_> {
         ctx: &IntegrationContext,
         event: &Event,
         snapshot: Option<SnapshotItem>,
+        parents: &mut ParentHosts,
         now: &str,
     ) -> Result<WebhookOutcome> {
         let store = self.store();
@@ -588,24 +618,19 @@ impl Engine<'_> {
             Some(wi) if wi.relations.is_empty() && event.kind == "workitem.updated" => {
                 (wi, linked_parent)
             }
-            Some(wi) => {
-                let parent = match wi.parent_id() {
-                    Some(p) => ctx.host_of_work_item(&store, p)?,
-                    None => None,
-                };
-                (wi, parent)
-            }
-            None => {
-                let client = self.client(&ctx.connection)?;
-                let wi = match client.work_item(event.work_item) {
-                    Ok(v) => WorkItem::from_json(&v)?,
-                    Err(SyncError::NotFound(_)) => {
-                        return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate))
-                    }
-                    Err(e) => return Err(e),
+            found => {
+                let wi = match found {
+                    Some(wi) => wi,
+                    None => match self.client(&ctx.connection)?.work_item(event.work_item) {
+                        Ok(v) => WorkItem::from_json(&v)?,
+                        Err(SyncError::NotFound(_)) => {
+                            return Ok(WebhookOutcome::Ignored(IgnoredReason::Duplicate))
+                        }
+                        Err(e) => return Err(e),
+                    },
                 };
                 let parent = match wi.parent_id() {
-                    Some(p) => ctx.host_of_work_item(&store, p)?,
+                    Some(p) => parents.host_of(ctx, &store, p)?,
                     None => None,
                 };
                 (wi, parent)

@@ -21,8 +21,9 @@ fn db_path(name: &str) -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_heal_round_re_enables_subscriptions_and_fills_the_gap() {
     let sim = AdoSim::start_seeded().await;
+    let db = db_path("round");
     let app = App::open(&AppOptions {
-        db: db_path("round"),
+        db: db.clone(),
         component: ado_sync_host::component_path(),
         workspace_id: "ws-heal".into(),
         ado_sim: Some(sim.uri()),
@@ -116,4 +117,8 @@ async fn a_heal_round_re_enables_subscriptions_and_fills_the_gap() {
             .any(|i| i.title == "Edited while the webhook was down"),
         "the missed edit reached the workspace"
     );
+    drop(app);
+    if let Some(dir) = db.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -630,6 +630,9 @@ mod tests {
         }
         let s = SqliteStorage::open(&dir).unwrap();
         assert_eq!(s.get("k").unwrap().map(|(v, _)| v), Some(b"v".to_vec()));
-        let _ = std::fs::remove_file(&dir);
+        drop(s);
+        for end in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{end}", dir.display()));
+        }
     }
 }

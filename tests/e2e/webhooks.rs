@@ -46,13 +46,17 @@ fn delivery(path: &str, auth: Option<&str>, body: Vec<u8>) -> WebhookRequest {
 }
 
 impl Hooked {
-    async fn deliver(&mut self, event: &Value) -> Result<WebhookOutcome, CallError> {
-        let auth = credential(&self.s, event);
-        let req = delivery(
+    /// An event as ADO delivers it: to the webhook path, with its subscription's credential.
+    fn request(&self, event: &Value) -> WebhookRequest {
+        delivery(
             &self.path,
-            Some(&auth),
+            Some(&credential(&self.s, event)),
             serde_json::to_vec(event).unwrap_or_default(),
-        );
+        )
+    }
+
+    async fn deliver(&mut self, event: &Value) -> Result<WebhookOutcome, CallError> {
+        let req = self.request(event);
         let out = self.s.host.handle_webhook(&req).await;
         if let Ok(WebhookOutcome::Applied(changes)) = &out {
             self.s.apply(changes);
@@ -735,16 +739,7 @@ async fn two_instances_on_one_storage_lose_no_update() {
         .expect("edit 2");
     let events = h.s.sim.drain_events();
     assert_eq!(events.len(), 2);
-    let requests: Vec<WebhookRequest> = events
-        .iter()
-        .map(|e| {
-            delivery(
-                &h.path,
-                Some(&credential(&h.s, e)),
-                serde_json::to_vec(e).unwrap_or_default(),
-            )
-        })
-        .collect();
+    let requests: Vec<WebhookRequest> = events.iter().map(|e| h.request(e)).collect();
     // Deliver both at once on two instances, newest on the first; a conflict is retried, as ADO
     // retries a failed delivery.
     let timed = |host: ado_sync_host::PluginHost, req: WebhookRequest| async move {
@@ -837,7 +832,7 @@ async fn a_batch_gives_each_delivery_its_own_result_and_the_same_final_state() {
     let events = h.s.sim.drain_events();
     assert_eq!(events.len(), 3);
     let body = |e: &Value| serde_json::to_vec(e).unwrap_or_default();
-    let good = |e: &Value| delivery(&h.path, Some(&credential(&h.s, e)), body(e));
+    let good = |e: &Value| h.request(e);
     let batch = vec![
         good(&events[1]), // A's newest: applied
         good(&events[0]), // A's older: duplicate
@@ -955,16 +950,7 @@ async fn parents_in_one_batch_are_right_for_new_siblings_moves_and_parents_creat
     // Each create and move also updates the parents' links: those deliveries are in the batch too.
     let events = s.drain_events();
     assert!(events.len() >= 5, "{}", events.len());
-    let batch: Vec<WebhookRequest> = events
-        .iter()
-        .map(|e| {
-            delivery(
-                &h.path,
-                Some(&credential(&h.s, e)),
-                serde_json::to_vec(e).unwrap_or_default(),
-            )
-        })
-        .collect();
+    let batch: Vec<WebhookRequest> = events.iter().map(|e| h.request(e)).collect();
     let results =
         h.s.host
             .handle_webhooks(&batch)

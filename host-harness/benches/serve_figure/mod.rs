@@ -27,6 +27,17 @@ pub struct ServeRun {
     pub applied: usize,
 }
 
+impl ServeRun {
+    fn new(mut times: Vec<Duration>, wall: Duration, applied: usize) -> ServeRun {
+        times.sort();
+        ServeRun {
+            times,
+            wall,
+            applied,
+        }
+    }
+}
+
 /// A served workspace: the app on its SQLite file, the server on a loopback port.
 pub struct Served {
     server: tokio::task::JoinHandle<()>,
@@ -192,13 +203,7 @@ impl Served {
                 .filter(|r| matches!(r, Ok(Answer::Applied { .. })))
                 .count();
         }
-        let wall = started.elapsed();
-        times.sort();
-        ServeRun {
-            times,
-            wall,
-            applied,
-        }
+        ServeRun::new(times, started.elapsed(), applied)
     }
 
     /// Post deliveries, `in_flight` at a time (each sender posts its share in order).
@@ -248,12 +253,6 @@ impl Served {
                 times.push(time);
             }
         }
-        let wall = started.elapsed();
-        times.sort();
-        ServeRun {
-            times,
-            wall,
-            applied,
-        }
+        ServeRun::new(times, started.elapsed(), applied)
     }
 }

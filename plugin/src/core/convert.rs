@@ -241,8 +241,8 @@ impl MapContext<'_> {
 }
 
 /// The fields of a work item [`to_host`] may read, whatever the mapping: the rest are the
-/// mapping's ADO fields. Also the revision and change date, which callers read.
-const FIELDS_ALWAYS_READ: [&str; 10] = [
+/// mapping's ADO fields.
+const FIELDS_ALWAYS_READ: [&str; 7] = [
     "System.WorkItemType",
     "System.Title",
     "System.Description",
@@ -250,9 +250,6 @@ const FIELDS_ALWAYS_READ: [&str; 10] = [
     "System.State",
     "System.IterationPath",
     "System.Tags",
-    "System.TeamProject",
-    "System.Rev",
-    "System.ChangedDate",
 ];
 
 /// A set of field reference names, looked up many times per work item.

@@ -501,6 +501,11 @@ impl Engine<'_> {
     /// The stored mapping.
     pub fn get_mapping(&self, id: &str) -> Result<Mapping> {
         self.integration(id)?;
+        self.stored_mapping(id)
+    }
+
+    /// The mapping of an integration already read.
+    pub(crate) fn stored_mapping(&self, id: &str) -> Result<Mapping> {
         self.store()
             .value(&keys::mapping(id))?
             .ok_or_else(|| SyncError::NotFound(format!("no mapping stored for integration '{id}'")))

@@ -114,15 +114,7 @@ impl Engine<'_> {
                     integration.connection_id
                 ))
             })?;
-        let mapping: Mapping = self
-            .store()
-            .value(&keys::mapping(&integration.id))?
-            .ok_or_else(|| {
-                crate::api::SyncError::NotFound(format!(
-                    "no mapping stored for integration '{}'",
-                    integration.id
-                ))
-            })?;
+        let mapping = self.stored_mapping(&integration.id)?;
         Ok(IntegrationContext {
             fields_read: fields_read_by_to_host(&mapping),
             mapping,

@@ -76,7 +76,22 @@ pub struct SnapshotItem {
     pub changed_date: Option<String>,
 }
 
-impl Snapshot<'_> {
+impl<'a> Snapshot<'a> {
+    /// The work item of a payload's parts, when its `fields` is an object; its revision is its
+    /// own `rev`, else the event's.
+    fn of(
+        fields: Option<&'a RawValue>,
+        relations: Option<&'a RawValue>,
+        rev: Option<&Value>,
+        event_rev: i64,
+    ) -> Option<Snapshot<'a>> {
+        fields.filter(|f| is_object(f)).map(|fields| Snapshot {
+            fields,
+            relations,
+            rev: rev.and_then(Value::as_i64).unwrap_or(event_rev),
+        })
+    }
+
     /// Whether the payload carries the work item's relations.
     pub fn has_relations(&self) -> bool {
         self.relations.is_some()
@@ -289,27 +304,23 @@ pub fn parse_delivery(body: &[u8]) -> Result<Event<'_>> {
         let rev = positive(resource.rev.as_ref())
             .or_else(|| positive(revision.rev.as_ref()))
             .unwrap_or(0);
-        let snapshot = revision
-            .fields
-            .filter(|f| is_object(f))
-            .map(|fields| Snapshot {
-                fields,
-                relations: revision.relations,
-                rev: revision.rev.as_ref().and_then(Value::as_i64).unwrap_or(rev),
-            });
+        let snapshot = Snapshot::of(
+            revision.fields,
+            revision.relations,
+            revision.rev.as_ref(),
+            rev,
+        );
         (id, rev, snapshot)
     } else {
         let id = positive(resource.id.as_ref())
             .ok_or_else(|| SyncError::BadPayload("event without a positive resource.id".into()))?;
         let rev = positive(resource.rev.as_ref()).unwrap_or(0);
-        let snapshot = resource
-            .fields
-            .filter(|f| is_object(f))
-            .map(|fields| Snapshot {
-                fields,
-                relations: resource.relations,
-                rev: resource.rev.as_ref().and_then(Value::as_i64).unwrap_or(rev),
-            });
+        let snapshot = Snapshot::of(
+            resource.fields,
+            resource.relations,
+            resource.rev.as_ref(),
+            rev,
+        );
         (id, rev, snapshot)
     };
     let links_known =

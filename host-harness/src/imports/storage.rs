@@ -109,7 +109,22 @@ impl Storage for MemoryStorage {
 
 /// SQLite storage (one file, WAL journal, synchronous=FULL so an acknowledged write survives a crash).
 pub struct SqliteStorage {
-    conn: Mutex<Connection>,
+    conn: Mutex<Db>,
+}
+
+/// The connection, and while a unit of work writes, the next version to hand out: read from
+/// `plugin_kv_seq` at the unit's first write and written back at its commit, instead of one
+/// counter update per write (the unit holds the write lock, so no one else draws from it).
+struct Db {
+    conn: Connection,
+    unit_next_version: Option<u64>,
+}
+
+impl std::ops::Deref for Db {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
 }
 
 fn sql(e: rusqlite::Error) -> StorageFailure {
@@ -142,15 +157,18 @@ impl SqliteStorage {
         )
         .map_err(sql)?;
         Ok(SqliteStorage {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Db {
+                conn,
+                unit_next_version: None,
+            }),
         })
     }
 
     /// Run `f` on the store's connection: the runnable host keeps its own tables (the workspace)
     /// in the same file, so they can share one transaction with the plugin's writes.
     pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> Result<T> {
-        let mut conn = lock(&self.conn)?;
-        Ok(f(&mut conn))
+        let mut db = lock(&self.conn)?;
+        Ok(f(&mut db.conn))
     }
 
     /// Start a unit of work: every write the plugin makes until [`UnitOfWork::commit_with`]
@@ -160,9 +178,9 @@ impl SqliteStorage {
     /// The caller must keep other users of this store out while it is open (the runnable host
     /// runs one plugin call at a time); their writes would otherwise join the transaction.
     pub fn begin(self: &std::sync::Arc<Self>) -> Result<UnitOfWork> {
-        lock(&self.conn)?
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(sql)?;
+        let mut db = lock(&self.conn)?;
+        db.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
+        db.unit_next_version = None;
         Ok(UnitOfWork {
             storage: self.clone(),
             open: true,
@@ -184,10 +202,23 @@ impl UnitOfWork {
         f: impl FnOnce(&Connection) -> std::result::Result<(), E>,
     ) -> Result<()> {
         self.open = false;
-        let conn = lock(&self.storage.conn)?;
-        if let Err(e) = f(&conn) {
+        let mut db = lock(&self.storage.conn)?;
+        let next_version = db.unit_next_version.take();
+        let conn = &db.conn;
+        if let Err(e) = f(conn) {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StorageFailure(format!("host write failed: {e}")));
+        }
+        if let Some(next) = next_version {
+            // Never backwards, even if the unit's transaction was lost and writes outside it
+            // drew from the counter meanwhile.
+            let saved = conn
+                .prepare_cached("UPDATE plugin_kv_seq SET next = max(next, ?1) WHERE id = 0")
+                .and_then(|mut s| s.execute([next as i64]));
+            if let Err(e) = saved {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(sql(e));
+            }
         }
         if let Err(e) = conn.execute_batch("COMMIT") {
             let _ = conn.execute_batch("ROLLBACK");
@@ -208,9 +239,10 @@ impl UnitOfWork {
 
     fn undo(&mut self) {
         if std::mem::take(&mut self.open) {
-            if let Ok(conn) = lock(&self.storage.conn) {
-                if !conn.is_autocommit() {
-                    let _ = conn.execute_batch("ROLLBACK");
+            if let Ok(mut db) = lock(&self.storage.conn) {
+                db.unit_next_version = None;
+                if !db.is_autocommit() {
+                    let _ = db.execute_batch("ROLLBACK");
                 }
             }
         }
@@ -224,32 +256,38 @@ impl Drop for UnitOfWork {
 }
 
 impl SqliteStorage {
-    /// A write of one key: its own transaction, or part of an open unit of work.
-    fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.conn)?;
-        if conn.is_autocommit() {
-            let tx = conn
+    /// A write of one key with its new version: its own transaction, or part of an open unit
+    /// of work.
+    fn write<T>(&self, f: impl FnOnce(&Connection, u64) -> Result<T>) -> Result<T> {
+        let mut db = lock(&self.conn)?;
+        if db.is_autocommit() {
+            let tx = db
+                .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(sql)?;
-            let out = f(&tx)?;
+            let v: i64 = tx
+                .prepare_cached(
+                    "UPDATE plugin_kv_seq SET next = next + 1 WHERE id = 0 RETURNING next - 1",
+                )
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(sql)?;
+            let out = f(&tx, v as u64)?;
             tx.commit().map_err(sql)?;
             Ok(out)
         } else {
             // Inside a unit of work its transaction holds the write lock, and this connection
             // is this store's alone: no savepoint is needed. A write failing half-way leaves at
             // most a skipped version number.
-            f(&conn)
+            let v = match db.unit_next_version {
+                Some(v) => v,
+                None => db
+                    .prepare_cached("SELECT next FROM plugin_kv_seq WHERE id = 0")
+                    .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                    .map_err(sql)? as u64,
+            };
+            db.unit_next_version = Some(v + 1);
+            f(&db.conn, v)
         }
-    }
-
-    fn next_version(tx: &Connection) -> Result<u64> {
-        let v: i64 = tx
-            .prepare_cached(
-                "UPDATE plugin_kv_seq SET next = next + 1 WHERE id = 0 RETURNING next - 1",
-            )
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .map_err(sql)?;
-        Ok(v as u64)
     }
 }
 
@@ -277,8 +315,7 @@ impl Storage for SqliteStorage {
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<u64> {
         check_size(value)?;
-        self.write(|tx| {
-            let v = Self::next_version(tx)?;
+        self.write(|tx, v| {
             tx.prepare_cached(UPSERT)
                 .and_then(|mut s| s.execute(params![key, value, v as i64]))
                 .map_err(sql)?;
@@ -317,8 +354,7 @@ impl Storage for SqliteStorage {
         // One conditional statement: it changes a row only when the version is the expected one
         // (or, expecting none, when the key is absent). A swap that fails still uses up a
         // version number, which only has to be unique and increasing.
-        self.write(|tx| {
-            let v = Self::next_version(tx)?;
+        self.write(|tx, v| {
             let changed = match expected {
                 Some(old) => tx
                     .prepare_cached(SWAP)
@@ -573,6 +609,41 @@ mod tests {
             s.set("e", b"after").is_ok(),
             "writes work again outside a unit"
         );
+    }
+
+    #[test]
+    fn versions_drawn_inside_units_keep_increasing_across_units_and_reopening() {
+        let dir = std::env::temp_dir().join(format!("ado-sync-versions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kv.db");
+        let mut seen = Vec::new();
+        {
+            let s = std::sync::Arc::new(SqliteStorage::open(&file).unwrap());
+            seen.push(s.set("outside", b"0").unwrap());
+            let uow = s.begin().unwrap();
+            let a = s.set("a", b"1").unwrap();
+            let b = s.compare_and_swap("b", None, b"1").unwrap().unwrap();
+            assert_eq!(b, a + 1, "one counter for the unit's writes");
+            uow.commit().unwrap();
+            seen.extend([a, b]);
+            seen.push(s.set("outside", b"1").unwrap());
+
+            // A rolled-back unit's versions were never visible; the next ones still increase.
+            let uow = s.begin().unwrap();
+            s.set("gone", b"1").unwrap();
+            uow.rollback();
+            let uow = s.begin().unwrap();
+            seen.push(s.set("a", b"2").unwrap());
+            uow.commit().unwrap();
+        }
+        let s = SqliteStorage::open(&file).unwrap();
+        seen.push(s.set("a", b"3").unwrap());
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "every committed write has a newer version than the one before: {seen:?}"
+        );
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

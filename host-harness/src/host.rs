@@ -1,6 +1,8 @@
 //! The reference host API: load the component once, then call its exports. Each call gets a
-//! fresh store (instances are disposable; all state is in storage), and every guest HTTP request
-//! passes the egress policy, whose allow-list is built from the configured connections only.
+//! fresh store (instances are disposable; all state is in storage), except webhook calls, which
+//! reuse one kept instance while its calls return normally (see `Warm`). Every guest HTTP
+//! request passes the egress policy, whose allow-list is built from the configured connections
+//! only.
 
 use crate::imports::egress::{EgressClient, EgressHooks, EgressPolicy, EgressRecord};
 use crate::imports::secrets::Vault;
@@ -10,6 +12,7 @@ use crate::runtime::errors::{from_wasmtime, CallError, HostError};
 use crate::runtime::state::{HostState, PeakLimits};
 use crate::runtime::{Limits, Runtime};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use wasmtime::{Store, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -17,6 +20,21 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 /// A result of a call.
 pub type CallResult<T> = Result<T, CallError>;
+
+/// Webhook calls one kept instance serves before a fresh one replaces it.
+const WARM_CALLS: u32 = 10_000;
+/// A kept instance whose memory grew past this is dropped instead (its heap goes back).
+const WARM_MEMORY: usize = 16 << 20;
+
+/// An instance kept between webhook calls, with its store. The plugin keeps no state between
+/// calls (everything is in storage), so a kept instance answers as a fresh one would; it saves
+/// the instantiation and the reset of its memory, which were a third of a one-delivery call.
+/// An instance whose call trapped (or ran out of time) is never kept.
+struct Warm {
+    store: Store<HostState>,
+    plugin: Plugin,
+    calls: u32,
+}
 
 /// The component plus the host's storage, vault and egress policy.
 #[derive(Clone)]
@@ -28,6 +46,10 @@ pub struct PluginHost {
     egress_log: Arc<Mutex<Vec<EgressRecord>>>,
     egress_client: EgressClient,
     permitted_targets: Arc<RwLock<Option<Vec<String>>>>,
+    /// At most one instance kept for the next webhook call (webhooks arrive in streams).
+    warm: Arc<Mutex<Option<Warm>>>,
+    /// Instances created for webhook calls.
+    webhook_instances: Arc<AtomicUsize>,
 }
 
 macro_rules! call_export {
@@ -77,6 +99,8 @@ impl PluginHost {
             egress_log: Arc::new(Mutex::new(Vec::new())),
             egress_client: EgressClient::default(),
             permitted_targets: Arc::new(RwLock::new(None)),
+            warm: Arc::new(Mutex::new(None)),
+            webhook_instances: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -348,7 +372,60 @@ impl PluginHost {
 
     /// Handle a webhook delivery.
     pub async fn handle_webhook(&self, request: &WebhookRequest) -> CallResult<WebhookOutcome> {
-        call_export!(self, ado_sync_plugin_on_webhook.call_handle(request))
+        let mut warm = self.webhook_instance().await.map_err(CallError::Host)?;
+        let answer = warm
+            .plugin
+            .ado_sync_plugin_on_webhook()
+            .call_handle(&mut warm.store, request)
+            .await;
+        match answer {
+            Ok(result) => {
+                self.keep_warm(warm);
+                result.map_err(CallError::Plugin)
+            }
+            Err(e) => Err(CallError::Host(from_wasmtime(e))),
+        }
+    }
+
+    /// How many instances webhook calls have created so far (one serves a stream of calls).
+    pub fn webhook_instances(&self) -> usize {
+        self.webhook_instances.load(Ordering::Relaxed)
+    }
+
+    /// The kept instance, else a fresh one; either way with a full deadline.
+    async fn webhook_instance(&self) -> Result<Warm, HostError> {
+        let kept = self.warm.lock().ok().and_then(|mut w| w.take());
+        let mut warm = match kept {
+            Some(w) => w,
+            None => {
+                self.webhook_instances.fetch_add(1, Ordering::Relaxed);
+                let mut store = self.new_store();
+                let plugin = self
+                    .runtime
+                    .pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(from_wasmtime)?;
+                Warm {
+                    store,
+                    plugin,
+                    calls: 0,
+                }
+            }
+        };
+        warm.store.set_epoch_deadline(self.runtime.deadline_ticks());
+        Ok(warm)
+    }
+
+    /// Keep an instance whose call returned, unless it is worn or grew large.
+    fn keep_warm(&self, mut warm: Warm) {
+        warm.calls += 1;
+        if warm.calls >= WARM_CALLS || warm.store.data().limits.memory() > WARM_MEMORY {
+            return;
+        }
+        if let Ok(mut slot) = self.warm.lock() {
+            slot.get_or_insert(warm);
+        }
     }
 
     /// Create a store and instantiate the component without calling it: checks that the host
@@ -369,18 +446,15 @@ impl PluginHost {
         &self,
         requests: &[WebhookRequest],
     ) -> Result<Vec<Result<WebhookOutcome, SyncError>>, HostError> {
-        let mut store = self.new_store();
-        let instance = self
-            .runtime
-            .pre
-            .instantiate_async(&mut store)
+        let mut warm = self.webhook_instance().await?;
+        let results = warm
+            .plugin
+            .ado_sync_plugin_on_webhook()
+            .call_handle_batch(&mut warm.store, requests)
             .await
             .map_err(from_wasmtime)?;
-        instance
-            .ado_sync_plugin_on_webhook()
-            .call_handle_batch(&mut store, requests)
-            .await
-            .map_err(from_wasmtime)
+        self.keep_warm(warm);
+        Ok(results)
     }
 
     /// The workspace's webhook path.

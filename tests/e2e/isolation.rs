@@ -113,6 +113,17 @@ async fn a_trap_in_the_guest_is_typed_and_the_next_call_works() {
         headers: vec![("Content-Type".into(), "application/json".into())],
         body,
     };
+    // A call that answers normally leaves its instance kept for the next webhook call; the
+    // trap below happens in that kept instance.
+    let typed = host
+        .handle_webhook(&delivery(b"{\"eventType\": 1}".to_vec()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(typed, CallError::Plugin(SyncError::BadPayload(_))),
+        "{typed:?}"
+    );
+    assert_eq!(host.webhook_instances(), 1);
     let storage_before = host.storage().dump().expect("dump");
     let nested = format!("{}{}", "[".repeat(120), "]".repeat(120)).into_bytes();
     let err = host
@@ -138,6 +149,11 @@ async fn a_trap_in_the_guest_is_typed_and_the_next_call_works() {
     assert!(
         matches!(typed, CallError::Plugin(SyncError::BadPayload(_))),
         "{typed:?}"
+    );
+    assert_eq!(
+        host.webhook_instances(),
+        2,
+        "the trapped instance was dropped, not kept"
     );
     // With the default stack the same body is a typed bad payload, not a trap.
     let roomy = host_with(Limits::default(), &sim).await;

@@ -179,6 +179,67 @@ async fn a_real_edit_in_ado_arrives_and_the_webhook_reports_connected() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_instance_serves_a_stream_of_deliveries_and_sees_each_mapping_change() {
+    let mut h = hooked().await;
+    let before = h.s.host.webhook_instances();
+    let wi =
+        h.s.sim
+            .find_by_title("Dashboards for error rates")
+            .expect("seed");
+    let host_id = h.s.host_id(&h.conn.id, wi);
+    let edit = |h: &mut Hooked, fields: Value| {
+        h.s.sim.user_update(wi, fields).expect("edit");
+        h.s.sim.drain_events()
+    };
+    let effort = |h: &Hooked| {
+        h.s.workspace.items[&host_id]
+            .fields
+            .iter()
+            .find(|f| f.field == "effort")
+            .and_then(|f| f.value.clone())
+    };
+    for e in edit(
+        &mut h,
+        json!({"Microsoft.VSTS.Scheduling.StoryPoints": 5.0}),
+    ) {
+        h.deliver(&e).await.expect("delivered");
+    }
+    assert_eq!(effort(&h), Some(FieldValue::Number(5.0)));
+    // Between two deliveries the mapping changes: story points are no longer mapped. The next
+    // delivery must follow the stored mapping, not one kept in memory from an earlier call.
+    let mut mapping = h.s.host.get_mapping(&h.integration).await.expect("mapping");
+    mapping.fields.retain(|f| f.host_field != "effort");
+    h.s.host
+        .set_mapping(&h.integration, &mapping)
+        .await
+        .expect("mapping changed");
+    for e in edit(
+        &mut h,
+        json!({"Microsoft.VSTS.Scheduling.StoryPoints": 8.0, "System.Title": "Reopened"}),
+    ) {
+        h.deliver(&e).await.expect("delivered");
+    }
+    assert_eq!(h.s.workspace.items[&host_id].title, "Reopened");
+    assert_eq!(
+        effort(&h),
+        Some(FieldValue::Number(5.0)),
+        "an unmapped field no longer arrives"
+    );
+    // A bad delivery is a typed answer, not a failure of the instance: it stays in service.
+    let bad = delivery(&h.path, None, b"{}".to_vec());
+    assert!(h.s.host.handle_webhook(&bad).await.is_err());
+    for e in edit(&mut h, json!({"System.Title": "After a bad one"})) {
+        h.deliver(&e).await.expect("delivered");
+    }
+    assert_eq!(h.s.workspace.items[&host_id].title, "After a bad one");
+    assert_eq!(
+        h.s.host.webhook_instances() - before,
+        1,
+        "one instance served every delivery"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn our_own_writes_come_back_as_echoes_and_change_nothing() {
     let mut h = hooked().await;
     let wi =

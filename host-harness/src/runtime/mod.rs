@@ -1,5 +1,5 @@
-//! The wasmtime side: one `Engine`, one pre-instantiated component, one `Store` per call with an
-//! epoch deadline and a memory limit.
+//! The wasmtime side: one `Engine`, one pre-instantiated component, one `Store` per call (webhook
+//! calls reuse a kept one, see `host`) with an epoch deadline and a memory limit.
 
 pub mod bindings;
 pub mod errors;

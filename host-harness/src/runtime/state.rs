@@ -28,12 +28,23 @@ pub struct HostState {
 pub struct PeakLimits {
     limits: StoreLimits,
     peak: Arc<AtomicUsize>,
+    /// This store's linear memory as last grown.
+    current: usize,
 }
 
 impl PeakLimits {
     /// Wrap `limits`, recording growth into `peak`.
     pub fn new(limits: StoreLimits, peak: Arc<AtomicUsize>) -> Self {
-        PeakLimits { limits, peak }
+        PeakLimits {
+            limits,
+            peak,
+            current: 0,
+        }
+    }
+
+    /// The largest linear memory of this store (bytes).
+    pub fn memory(&self) -> usize {
+        self.current
     }
 }
 
@@ -47,6 +58,7 @@ impl ResourceLimiter for PeakLimits {
         let allowed = self.limits.memory_growing(current, desired, maximum)?;
         if allowed {
             self.peak.fetch_max(desired, Ordering::Relaxed);
+            self.current = self.current.max(desired);
         }
         Ok(allowed)
     }

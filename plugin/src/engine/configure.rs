@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::store::keys;
 use crate::store::records::{ConnectionRecord, IntegrationRecord, LinkRecord, WebhookRecord};
 use std::collections::HashSet;
+use std::rc::Rc;
 
 /// A connection target, checked and normalised; the secret stays in memory only.
 struct Target {
@@ -139,7 +140,12 @@ impl Engine<'_> {
 
     /// The stored workspace schema.
     pub fn workspace_schema(&self) -> Result<WorkspaceSchema> {
-        self.store().value(keys::WORKSPACE)?.ok_or_else(|| {
+        Ok((*self.shared_workspace_schema()?).clone())
+    }
+
+    /// The workspace schema as kept between the calls of an instance ([`crate::store::Store::setting`]).
+    pub fn shared_workspace_schema(&self) -> Result<Rc<WorkspaceSchema>> {
+        self.store().setting(keys::WORKSPACE)?.ok_or_else(|| {
             SyncError::NotFound("no workspace schema: call set-workspace-schema first".into())
         })
     }
@@ -506,8 +512,13 @@ impl Engine<'_> {
 
     /// The mapping of an integration already read.
     pub(crate) fn stored_mapping(&self, id: &str) -> Result<Mapping> {
+        Ok((*self.shared_mapping(id)?).clone())
+    }
+
+    /// The stored mapping as kept between the calls of an instance ([`crate::store::Store::setting`]).
+    pub(crate) fn shared_mapping(&self, id: &str) -> Result<Rc<Mapping>> {
         self.store()
-            .value(&keys::mapping(id))?
+            .setting(&keys::mapping(id))?
             .ok_or_else(|| SyncError::NotFound(format!("no mapping stored for integration '{id}'")))
     }
 }

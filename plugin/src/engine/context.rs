@@ -1,4 +1,5 @@
-//! Everything one integration's sync needs, loaded once per call.
+//! Everything one integration's sync needs, loaded once per call (webhook calls keep it across
+//! the calls of an instance while the records it is built from stay the same).
 
 use crate::api::{AdoWorkItemType, Mapping, Result, WorkspaceSchema};
 use crate::core::convert::{fields_read_by_to_host, FieldNames, MapContext};
@@ -7,6 +8,10 @@ use crate::engine::Engine;
 use crate::store::keys;
 use crate::store::records::{ConnectionRecord, IntegrationRecord, LinkRecord};
 use crate::store::Store;
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// An integration with its connection, schema, discovery and mapping.
 pub struct IntegrationContext {
@@ -82,16 +87,16 @@ impl Engine<'_> {
     /// The work item types of an integration's project as a sync reads them: their own record,
     /// else from the stored discovery (a store written before that record existed, or a write
     /// of the discovery cut short), else discovered now.
-    fn work_item_types(&self, integration: &str) -> Result<Vec<AdoWorkItemType>> {
+    fn work_item_types(&self, integration: &str) -> Result<Rc<Vec<AdoWorkItemType>>> {
         let store = self.store();
-        if let Some(types) = store.value(&keys::discovery_types(integration))? {
+        if let Some(types) = store.setting(&keys::discovery_types(integration))? {
             return Ok(types);
         }
         let types = match store.value::<StoredTypes>(&keys::discovery(integration))? {
             Some(stored) => stored.work_item_types,
             None => self.discovery(integration)?.work_item_types,
         };
-        Ok(types_for_sync(types))
+        Ok(Rc::new(types_for_sync(types)))
     }
 
     /// Load an integration's context; a missing mapping is a typed `not-found`.
@@ -105,23 +110,93 @@ impl Engine<'_> {
         integration: IntegrationRecord,
         schema: WorkspaceSchema,
     ) -> Result<IntegrationContext> {
+        let parts = self.context_parts(&integration)?;
+        Ok(IntegrationContext {
+            fields_read: fields_read_by_to_host(&parts.mapping),
+            mapping: (*parts.mapping).clone(),
+            work_item_types: (*parts.types).clone(),
+            schema,
+            integration,
+            connection: (*parts.connection).clone(),
+        })
+    }
+
+    /// The stored records an integration's context is built from.
+    fn context_parts(&self, integration: &IntegrationRecord) -> Result<ContextParts> {
         let connection = self
             .store()
-            .value::<ConnectionRecord>(&keys::connection(&integration.connection_id))?
+            .setting::<ConnectionRecord>(&keys::connection(&integration.connection_id))?
             .ok_or_else(|| {
                 crate::api::SyncError::NotFound(format!(
                     "connection '{}'",
                     integration.connection_id
                 ))
             })?;
-        let mapping = self.stored_mapping(&integration.id)?;
-        Ok(IntegrationContext {
-            fields_read: fields_read_by_to_host(&mapping),
-            mapping,
-            work_item_types: self.work_item_types(&integration.id)?,
-            schema,
-            integration,
+        Ok(ContextParts {
             connection,
+            mapping: self.shared_mapping(&integration.id)?,
+            types: self.work_item_types(&integration.id)?,
         })
     }
+
+    /// An integration's context for a call that may be one of many this instance serves (a
+    /// stream of webhook deliveries): built again only when a record it is built from changed
+    /// in storage. The records are read every time; an unchanged one is the same parsed value
+    /// ([`Store::setting`]), so comparing pointers tells whether anything changed.
+    pub fn shared_context(
+        &self,
+        integration: &Rc<IntegrationRecord>,
+        schema: &Rc<WorkspaceSchema>,
+    ) -> Result<Rc<IntegrationContext>> {
+        let parts = self.context_parts(integration)?;
+        let inputs: [Rc<dyn Any>; 5] = [
+            integration.clone(),
+            schema.clone(),
+            parts.connection.clone(),
+            parts.mapping.clone(),
+            parts.types.clone(),
+        ];
+        let kept = BUILT.with(|b| {
+            b.borrow().get(&integration.id).and_then(|(used, ctx)| {
+                let same = used.iter().zip(&inputs).all(|(a, b)| Rc::ptr_eq(a, b));
+                same.then(|| ctx.clone())
+            })
+        });
+        if let Some(ctx) = kept {
+            return Ok(ctx);
+        }
+        let ctx = Rc::new(IntegrationContext {
+            fields_read: fields_read_by_to_host(&parts.mapping),
+            mapping: (*parts.mapping).clone(),
+            work_item_types: (*parts.types).clone(),
+            schema: (**schema).clone(),
+            integration: (**integration).clone(),
+            connection: (*parts.connection).clone(),
+        });
+        BUILT.with(|b| {
+            let mut built = b.borrow_mut();
+            if built.len() >= KEPT_CONTEXTS {
+                built.clear();
+            }
+            built.insert(integration.id.clone(), (inputs, ctx.clone()));
+        });
+        Ok(ctx)
+    }
+}
+
+/// The records of [`Engine::context_parts`].
+struct ContextParts {
+    connection: Rc<ConnectionRecord>,
+    mapping: Rc<Mapping>,
+    types: Rc<Vec<AdoWorkItemType>>,
+}
+
+/// Contexts kept at most (one per integration).
+const KEPT_CONTEXTS: usize = 64;
+
+/// A context kept with the records it was built from.
+type BuiltContext = ([Rc<dyn Any>; 5], Rc<IntegrationContext>);
+
+thread_local! {
+    static BUILT: RefCell<HashMap<String, BuiltContext>> = RefCell::new(HashMap::new());
 }

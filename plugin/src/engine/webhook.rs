@@ -19,6 +19,7 @@ use serde::Deserialize as _;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// How far the first gap-filling watermark reaches back before provisioning.
 const CLOCK_SKEW_MINUTES: i64 = 10;
@@ -357,10 +358,10 @@ fn authenticate(expected: Option<&str>, request: &WebhookRequest) -> Result<()> 
 struct Deliveries {
     /// The time of the call: every decision in it is recorded at this time.
     now: String,
-    schema: Option<WorkspaceSchema>,
-    integrations: Option<Vec<IntegrationRecord>>,
+    schema: Option<Rc<WorkspaceSchema>>,
+    integrations: Option<Vec<Rc<IntegrationRecord>>>,
     credentials: HashMap<String, Option<String>>,
-    contexts: HashMap<String, IntegrationContext>,
+    contexts: HashMap<String, Rc<IntegrationContext>>,
     notes: HashMap<String, EventNote>,
     parents: ParentHosts,
 }
@@ -484,7 +485,7 @@ impl Engine<'_> {
     ) -> Result<WebhookOutcome> {
         let schema = match &session.schema {
             Some(s) => s,
-            None => session.schema.insert(self.workspace_schema()?),
+            None => session.schema.insert(self.shared_workspace_schema()?),
         };
         if request.path.split('?').next()
             != Some(format!("/webhooks/{}/ado", schema.workspace_id).as_str())
@@ -514,7 +515,7 @@ impl Engine<'_> {
             Some(i) => i,
             None => session
                 .integrations
-                .insert(self.store().all(keys::INTEGRATIONS)?),
+                .insert(self.store().all_settings(keys::INTEGRATIONS)?),
         };
         let Some(integration) = integrations
             .iter()
@@ -538,7 +539,7 @@ impl Engine<'_> {
             return Err(e);
         }
         if !session.contexts.contains_key(&integration_id) {
-            let ctx = self.context_with(integration.clone(), schema.clone())?;
+            let ctx = self.shared_context(integration, schema)?;
             session.contexts.insert(integration_id.clone(), ctx);
         }
         let Some(ctx) = session.contexts.get(&integration_id) else {

@@ -15,11 +15,13 @@
 //! | `history/{connection}/{host id}` | [`records::HistoryRecord`] |
 
 pub mod keys;
+mod parsed;
 pub mod records;
 
 use crate::api::{Result, SyncError};
 use crate::ports::Kv;
 use serde::{de::DeserializeOwned, Serialize};
+use std::rc::Rc;
 
 /// Typed JSON records over [`Kv`].
 pub struct Store<'a> {
@@ -45,6 +47,31 @@ impl<'a> Store<'a> {
     /// Read a record's value.
     pub fn value<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         Ok(self.get(key)?.map(|(v, _)| v))
+    }
+
+    /// Read a configuration record (schema, connection, integration, mapping, types): read from
+    /// storage every time, parsed only when its bytes differ from the last parse
+    /// ([`parsed::parsed`]).
+    pub fn setting<T: DeserializeOwned + 'static>(&self, key: &str) -> Result<Option<Rc<T>>> {
+        match self.kv.get(key).map_err(|e| SyncError::storage(e.0))? {
+            None => Ok(None),
+            Some((bytes, _)) => parsed::parsed(key, bytes, |b| {
+                serde_json::from_slice(b)
+                    .map_err(|e| SyncError::storage(format!("record {key} is unreadable ({e})")))
+            })
+            .map(Some),
+        }
+    }
+
+    /// All configuration records under a prefix ([`Store::setting`]).
+    pub fn all_settings<T: DeserializeOwned + 'static>(&self, prefix: &str) -> Result<Vec<Rc<T>>> {
+        let mut out = Vec::new();
+        for key in self.keys(prefix)? {
+            if let Some(v) = self.setting(&key)? {
+                out.push(v);
+            }
+        }
+        Ok(out)
     }
 
     /// Write a record unconditionally.

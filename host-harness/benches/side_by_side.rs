@@ -976,7 +976,7 @@ async fn webhook_figures(runtime: &Arc<Runtime>, plan: &Plan) {
         }
         let (hw, hn) = (hw.expect("wasm run"), hn.expect("native run"));
         if batch == 1 {
-            println!("  one delivery per call (`handle`): latency per event");
+            println!("  one delivery per call (`handle`; the host keeps the instance between calls): latency per event");
         } else {
             println!(
                 "  {batch} deliveries per call (`handle-batch`, what a host does with queued deliveries): latency per call"

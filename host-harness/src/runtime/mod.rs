@@ -20,9 +20,6 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Bytes of a pooled instance's memory (and tables) kept resident between instances.
-const KEEP_RESIDENT: usize = 4 << 20;
-
 /// Limits applied to every call.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -79,12 +76,6 @@ fn engine_for(limits: &Limits) -> Result<Engine, HostError> {
     pool.max_tables_per_component(8);
     pool.max_memory_size(limits.memory_bytes);
     pool.total_stacks(n);
-    // A slot's memory is zeroed in place for its next instance instead of being returned to
-    // the kernel and faulted in again: a webhook call dirties about 1 MiB, and re-faulting it
-    // was a fifth of a one-delivery call. Only the first few MiB of a big call (a full sync)
-    // stay resident, so idle slots hold little.
-    pool.linear_memory_keep_resident(KEEP_RESIDENT);
-    pool.table_keep_resident(KEEP_RESIDENT);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config).map_err(|e| HostError::Engine(format!("{e:#}")))
 }

@@ -96,6 +96,16 @@ async fn a_guest_that_outgrows_its_memory_gets_a_typed_error() {
     assert_eq!(listed.len(), 1);
 }
 
+/// A delivery the plugin answers with a typed bad payload: an answer, not a failure of the
+/// instance.
+async fn typed_bad_payload(host: &PluginHost, request: &WebhookRequest) {
+    let typed = host.handle_webhook(request).await.unwrap_err();
+    assert!(
+        matches!(typed, CallError::Plugin(SyncError::BadPayload(_))),
+        "{typed:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trap_in_the_guest_is_typed_and_the_next_call_works() {
     let sim = AdoSim::start_seeded().await;
@@ -115,14 +125,7 @@ async fn a_trap_in_the_guest_is_typed_and_the_next_call_works() {
     };
     // A call that answers normally leaves its instance kept for the next webhook call; the
     // trap below happens in that kept instance.
-    let typed = host
-        .handle_webhook(&delivery(b"{\"eventType\": 1}".to_vec()))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(typed, CallError::Plugin(SyncError::BadPayload(_))),
-        "{typed:?}"
-    );
+    typed_bad_payload(&host, &delivery(b"{\"eventType\": 1}".to_vec())).await;
     assert_eq!(host.webhook_instances(), 1);
     let storage_before = host.storage().dump().expect("dump");
     let nested = format!("{}{}", "[".repeat(120), "]".repeat(120)).into_bytes();
@@ -142,14 +145,7 @@ async fn a_trap_in_the_guest_is_typed_and_the_next_call_works() {
     // The host survives: the next calls on the same host work.
     let conns = host.list_connections().await.expect("next call works");
     assert_eq!(conns.len(), 1);
-    let typed = host
-        .handle_webhook(&delivery(b"{\"eventType\": 1}".to_vec()))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(typed, CallError::Plugin(SyncError::BadPayload(_))),
-        "{typed:?}"
-    );
+    typed_bad_payload(&host, &delivery(b"{\"eventType\": 1}".to_vec())).await;
     assert_eq!(
         host.webhook_instances(),
         2,
@@ -158,9 +154,5 @@ async fn a_trap_in_the_guest_is_typed_and_the_next_call_works() {
     // With the default stack the same body is a typed bad payload, not a trap.
     let roomy = host_with(Limits::default(), &sim).await;
     integrate(&roomy).await;
-    let err = roomy.handle_webhook(&delivery(nested)).await.unwrap_err();
-    assert!(
-        matches!(err, CallError::Plugin(SyncError::BadPayload(_))),
-        "{err:?}"
-    );
+    typed_bad_payload(&roomy, &delivery(nested)).await;
 }

@@ -28,7 +28,7 @@ const WARM_MEMORY: usize = 16 << 20;
 
 /// An instance kept between webhook calls, with its store. The plugin keeps no state between
 /// calls (everything is in storage), so a kept instance answers as a fresh one would; it saves
-/// the instantiation and the reset of its memory, which were a third of a one-delivery call.
+/// the instantiation and the reset of its memory, over 40% of a one-delivery call.
 /// An instance whose call trapped (or ran out of time) is never kept.
 struct Warm {
     store: Store<HostState>,

@@ -27,7 +27,8 @@ pub struct Limits {
     pub call_timeout: Duration,
     /// Largest linear memory one instance may grow to.
     pub memory_bytes: usize,
-    /// Instances that may run at once (the pooling allocator's pool size).
+    /// Instances that may exist at once (the pooling allocator's pool size); each `PluginHost`
+    /// keeps one between webhook calls.
     pub max_concurrent_instances: u32,
     /// Native stack the guest's code may use; deeper recursion traps the call.
     pub max_wasm_stack: usize,

@@ -930,7 +930,8 @@ async fn push_figures(runtime: &Arc<Runtime>, plan: &Plan) {
     );
     let items = new_host_items(plan.push);
     let (mut best_w, mut best_n): (Option<PushRun>, Option<PushRun>) = (None, None);
-    for _ in 0..if plan.quick { 1 } else { 2 } {
+    // Three rounds: on this shared machine one slow round of either side moved the ratio by 0.2.
+    for _ in 0..if plan.quick { 1 } else { 3 } {
         keep_best(
             &mut best_w,
             push_once(Kind::Wasm, runtime, &items).await,

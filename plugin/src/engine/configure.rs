@@ -353,8 +353,13 @@ impl Engine<'_> {
 
     /// An integration record.
     pub fn integration(&self, id: &str) -> Result<IntegrationRecord> {
+        Ok((*self.shared_integration(id)?).clone())
+    }
+
+    /// An integration as kept between the calls of an instance ([`crate::store::Store::setting`]).
+    pub(crate) fn shared_integration(&self, id: &str) -> Result<Rc<IntegrationRecord>> {
         self.store()
-            .value(&keys::integration(id))?
+            .setting(&keys::integration(id))?
             .ok_or_else(|| SyncError::NotFound(format!("project integration '{id}'")))
     }
 

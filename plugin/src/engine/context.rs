@@ -100,29 +100,22 @@ impl Engine<'_> {
     }
 
     /// Load an integration's context; a missing mapping is a typed `not-found`.
-    pub fn context(&self, integration: &str) -> Result<IntegrationContext> {
-        self.context_with(self.integration(integration)?, self.workspace_schema()?)
+    pub fn context(&self, integration: &str) -> Result<Rc<IntegrationContext>> {
+        self.shared_context(
+            &self.shared_integration(integration)?,
+            &self.shared_workspace_schema()?,
+        )
     }
 
-    /// The context of an integration record already read, with the schema already read.
-    pub fn context_with(
+    /// An integration's context, built again only when a record it is built from changed in
+    /// storage (an instance may serve many calls: a stream of webhook deliveries). The records
+    /// are read every time; an unchanged one is the same parsed value ([`Store::setting`]), so
+    /// comparing pointers tells whether anything changed.
+    pub fn shared_context(
         &self,
-        integration: IntegrationRecord,
-        schema: WorkspaceSchema,
-    ) -> Result<IntegrationContext> {
-        let parts = self.context_parts(&integration)?;
-        Ok(IntegrationContext {
-            fields_read: fields_read_by_to_host(&parts.mapping),
-            mapping: (*parts.mapping).clone(),
-            work_item_types: (*parts.types).clone(),
-            schema,
-            integration,
-            connection: (*parts.connection).clone(),
-        })
-    }
-
-    /// The stored records an integration's context is built from.
-    fn context_parts(&self, integration: &IntegrationRecord) -> Result<ContextParts> {
+        integration: &Rc<IntegrationRecord>,
+        schema: &Rc<WorkspaceSchema>,
+    ) -> Result<Rc<IntegrationContext>> {
         let connection = self
             .store()
             .setting::<ConnectionRecord>(&keys::connection(&integration.connection_id))?
@@ -132,29 +125,14 @@ impl Engine<'_> {
                     integration.connection_id
                 ))
             })?;
-        Ok(ContextParts {
-            connection,
-            mapping: self.shared_mapping(&integration.id)?,
-            types: self.work_item_types(&integration.id)?,
-        })
-    }
-
-    /// An integration's context for a call that may be one of many this instance serves (a
-    /// stream of webhook deliveries): built again only when a record it is built from changed
-    /// in storage. The records are read every time; an unchanged one is the same parsed value
-    /// ([`Store::setting`]), so comparing pointers tells whether anything changed.
-    pub fn shared_context(
-        &self,
-        integration: &Rc<IntegrationRecord>,
-        schema: &Rc<WorkspaceSchema>,
-    ) -> Result<Rc<IntegrationContext>> {
-        let parts = self.context_parts(integration)?;
+        let mapping = self.shared_mapping(&integration.id)?;
+        let types = self.work_item_types(&integration.id)?;
         let inputs: [Rc<dyn Any>; 5] = [
             integration.clone(),
             schema.clone(),
-            parts.connection.clone(),
-            parts.mapping.clone(),
-            parts.types.clone(),
+            connection.clone(),
+            mapping.clone(),
+            types.clone(),
         ];
         let kept = BUILT.with(|b| {
             b.borrow().get(&integration.id).and_then(|(used, ctx)| {
@@ -166,12 +144,12 @@ impl Engine<'_> {
             return Ok(ctx);
         }
         let ctx = Rc::new(IntegrationContext {
-            fields_read: fields_read_by_to_host(&parts.mapping),
-            mapping: (*parts.mapping).clone(),
-            work_item_types: (*parts.types).clone(),
+            fields_read: fields_read_by_to_host(&mapping),
+            mapping: (*mapping).clone(),
+            work_item_types: (*types).clone(),
             schema: (**schema).clone(),
             integration: (**integration).clone(),
-            connection: (*parts.connection).clone(),
+            connection: (*connection).clone(),
         });
         BUILT.with(|b| {
             let mut built = b.borrow_mut();
@@ -182,13 +160,6 @@ impl Engine<'_> {
         });
         Ok(ctx)
     }
-}
-
-/// The records of [`Engine::context_parts`].
-struct ContextParts {
-    connection: Rc<ConnectionRecord>,
-    mapping: Rc<Mapping>,
-    types: Rc<Vec<AdoWorkItemType>>,
 }
 
 /// Contexts kept at most (one per integration).

@@ -38,9 +38,7 @@ impl<'a> Store<'a> {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, u64)>> {
         match self.kv.get(key).map_err(|e| SyncError::storage(e.0))? {
             None => Ok(None),
-            Some((bytes, version)) => serde_json::from_slice(&bytes)
-                .map(|v| Some((v, version)))
-                .map_err(|e| SyncError::storage(format!("record {key} is unreadable ({e})"))),
+            Some((bytes, version)) => decode(key, &bytes).map(|v| Some((v, version))),
         }
     }
 
@@ -55,23 +53,13 @@ impl<'a> Store<'a> {
     pub fn setting<T: DeserializeOwned + 'static>(&self, key: &str) -> Result<Option<Rc<T>>> {
         match self.kv.get(key).map_err(|e| SyncError::storage(e.0))? {
             None => Ok(None),
-            Some((bytes, _)) => parsed::parsed(key, bytes, |b| {
-                serde_json::from_slice(b)
-                    .map_err(|e| SyncError::storage(format!("record {key} is unreadable ({e})")))
-            })
-            .map(Some),
+            Some((bytes, _)) => parsed::parsed(key, bytes, |b| decode(key, b)).map(Some),
         }
     }
 
     /// All configuration records under a prefix ([`Store::setting`]).
     pub fn all_settings<T: DeserializeOwned + 'static>(&self, prefix: &str) -> Result<Vec<Rc<T>>> {
-        let mut out = Vec::new();
-        for key in self.keys(prefix)? {
-            if let Some(v) = self.setting(&key)? {
-                out.push(v);
-            }
-        }
-        Ok(out)
+        self.each(prefix, |key| self.setting(key))
     }
 
     /// Write a record unconditionally.
@@ -110,11 +98,14 @@ impl<'a> Store<'a> {
 
     /// All records under a prefix.
     pub fn all<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>> {
+        self.each(prefix, |key| self.value(key))
+    }
+
+    /// `read` of every key under a prefix, the missing ones left out.
+    fn each<T>(&self, prefix: &str, read: impl Fn(&str) -> Result<Option<T>>) -> Result<Vec<T>> {
         let mut out = Vec::new();
         for key in self.keys(prefix)? {
-            if let Some(v) = self.value(&key)? {
-                out.push(v);
-            }
+            out.extend(read(&key)?);
         }
         Ok(out)
     }
@@ -126,4 +117,10 @@ impl<'a> Store<'a> {
         }
         Ok(())
     }
+}
+
+/// A stored record's JSON, typed.
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| SyncError::storage(format!("record {key} is unreadable ({e})")))
 }

@@ -54,13 +54,7 @@ pub struct PluginHost {
 
 macro_rules! call_export {
     ($self:ident, $iface:ident . $method:ident ( $($arg:expr),* )) => {{
-        let mut store = $self.new_store();
-        let instance = $self
-            .runtime
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| CallError::Host(from_wasmtime(e)))?;
+        let (mut store, instance) = $self.fresh_instance().await.map_err(CallError::Host)?;
         let answer = instance.$iface().$method(&mut store, $($arg),*).await;
         match answer {
             Ok(Ok(v)) => Ok(v),
@@ -378,13 +372,9 @@ impl PluginHost {
             .ado_sync_plugin_on_webhook()
             .call_handle(&mut warm.store, request)
             .await;
-        match answer {
-            Ok(result) => {
-                self.keep_warm(warm);
-                result.map_err(CallError::Plugin)
-            }
-            Err(e) => Err(CallError::Host(from_wasmtime(e))),
-        }
+        self.settle(warm, answer)
+            .map_err(CallError::Host)?
+            .map_err(CallError::Plugin)
     }
 
     /// How many instances webhook calls have created so far (one serves a stream of calls).
@@ -399,13 +389,7 @@ impl PluginHost {
             Some(w) => w,
             None => {
                 self.webhook_instances.fetch_add(1, Ordering::Relaxed);
-                let mut store = self.new_store();
-                let plugin = self
-                    .runtime
-                    .pre
-                    .instantiate_async(&mut store)
-                    .await
-                    .map_err(from_wasmtime)?;
+                let (store, plugin) = self.fresh_instance().await?;
                 Warm {
                     store,
                     plugin,
@@ -417,27 +401,35 @@ impl PluginHost {
         Ok(warm)
     }
 
-    /// Keep an instance whose call returned, unless it is worn or grew large.
-    fn keep_warm(&self, mut warm: Warm) {
+    /// The answer of a call on `warm`: a call that returned keeps its instance (unless it is
+    /// worn or grew large); one that trapped drops it.
+    fn settle<T>(&self, mut warm: Warm, answer: wasmtime::Result<T>) -> Result<T, HostError> {
+        let answer = answer.map_err(from_wasmtime)?;
         warm.calls += 1;
-        if warm.calls >= WARM_CALLS || warm.store.data().limits.memory() > WARM_MEMORY {
-            return;
+        if warm.calls < WARM_CALLS && warm.store.data().limits.memory() <= WARM_MEMORY {
+            if let Ok(mut slot) = self.warm.lock() {
+                slot.get_or_insert(warm);
+            }
         }
-        if let Ok(mut slot) = self.warm.lock() {
-            slot.get_or_insert(warm);
-        }
+        Ok(answer)
+    }
+
+    /// A new store with the component instantiated in it.
+    async fn fresh_instance(&self) -> Result<(Store<HostState>, Plugin), HostError> {
+        let mut store = self.new_store();
+        let plugin = self
+            .runtime
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(from_wasmtime)?;
+        Ok((store, plugin))
     }
 
     /// Create a store and instantiate the component without calling it: checks that the host
     /// can serve calls (and lets benchmarks time instantiation alone).
     pub async fn instantiate(&self) -> Result<(), HostError> {
-        let mut store = self.new_store();
-        self.runtime
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map(|_| ())
-            .map_err(from_wasmtime)
+        self.fresh_instance().await.map(|_| ())
     }
 
     /// Handle several deliveries in one call (one instance, shared context); one result each,
@@ -447,14 +439,12 @@ impl PluginHost {
         requests: &[WebhookRequest],
     ) -> Result<Vec<Result<WebhookOutcome, SyncError>>, HostError> {
         let mut warm = self.webhook_instance().await?;
-        let results = warm
+        let answer = warm
             .plugin
             .ado_sync_plugin_on_webhook()
             .call_handle_batch(&mut warm.store, requests)
-            .await
-            .map_err(from_wasmtime)?;
-        self.keep_warm(warm);
-        Ok(results)
+            .await;
+        self.settle(warm, answer)
     }
 
     /// The workspace's webhook path.
